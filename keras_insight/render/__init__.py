@@ -1,0 +1,30 @@
+"""numpy -> uint8 pictures: normalisation, colormaps, overlays, grids and figures.
+
+Algorithms return raw float32 arrays; everything that turns them into pixels lives here,
+and every picture returned is uint8.
+"""
+
+from keras_insight.render.grids import grid, label_height
+from keras_insight.render.images import (
+    as_uint8,
+    colormap,
+    figure_to_array,
+    normalize_minmax,
+    normalize_symmetric,
+    overlay,
+    to_uint8,
+    upscale_nearest,
+)
+
+__all__ = [
+    "as_uint8",
+    "colormap",
+    "figure_to_array",
+    "grid",
+    "label_height",
+    "normalize_minmax",
+    "normalize_symmetric",
+    "overlay",
+    "to_uint8",
+    "upscale_nearest",
+]
