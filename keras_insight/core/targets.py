@@ -1,0 +1,136 @@
+"""Targets: which scalar per sample a gradient method differentiates.
+
+A target is given as an int class, a per-sample sequence of ints, ``None`` (the predicted
+class), a callable ``logits -> (batch,) scores``, or a unit object such as
+:func:`neuron` / :func:`channel` that scores an intermediate layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+
+class Target:
+    """Base class: ``score(logits, activations, class_idx) -> (batch,) float32``.
+
+    ``layers`` lists the layers whose activations the target reads (in order); the engine
+    passes their activations as a list.
+    """
+
+    layers: tuple = ()
+
+    @property
+    def key(self) -> tuple:
+        raise NotImplementedError
+
+    def score(self, logits, activations, class_idx):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class ClassTarget(Target):
+    """Logit of a class per sample; ``class_idx == -1`` means the predicted class."""
+
+    key = ("class",)
+
+    def score(self, logits, activations, class_idx):
+        logits = tf.cast(logits, tf.float32)
+        predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        idx = tf.where(class_idx < 0, predicted, class_idx)
+        return tf.gather(logits, idx, axis=-1, batch_dims=1)
+
+
+class CallableTarget(Target):
+    """Any ``fn(logits) -> (batch,)`` score (binary heads, regression, custom margins)."""
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+
+    @property
+    def key(self) -> tuple:
+        return ("callable", id(self.fn))
+
+    def score(self, logits, activations, class_idx):
+        s = tf.cast(self.fn(logits), tf.float32)
+        return tf.reshape(s, [tf.shape(logits)[0], -1])[:, 0] if s.shape.rank != 1 else s
+
+
+class UnitTarget(Target):
+    """An intermediate unit: one channel of a layer, at a position or averaged."""
+
+    def __init__(self, layer: Any, channel: int, y: int | None, x: int | None, mean: bool):
+        self.layers = (layer,)
+        self.channel, self.y, self.x, self.mean = int(channel), y, x, mean
+
+    @property
+    def key(self) -> tuple:
+        name = getattr(self.layers[0], "name", self.layers[0])
+        return ("unit", name, self.channel, self.y, self.x, self.mean)
+
+    def score(self, logits, activations, class_idx):
+        a = tf.cast(activations[0], tf.float32)
+        if a.shape.rank == 2:
+            return a[:, self.channel]
+        a = a[..., self.channel]
+        if self.mean:
+            return tf.reduce_mean(a, axis=[1, 2])
+        y = a.shape[1] // 2 if self.y is None else self.y
+        x = a.shape[2] // 2 if self.x is None else self.x
+        return a[:, y, x]
+
+
+def neuron(layer: Any, channel: int, y: int | None = None, x: int | None = None) -> UnitTarget:
+    """One unit of ``layer``: channel ``channel`` at ``(y, x)`` (default: the centre).
+
+    Example:
+        >>> t = neuron("conv1", 3)   # centre unit of channel 3 of layer "conv1"
+    """
+    return UnitTarget(layer, channel, y, x, mean=False)
+
+
+def channel(layer: Any, channel: int) -> UnitTarget:
+    """Mean activation of one channel of ``layer`` over all positions."""
+    return UnitTarget(layer, channel, None, None, mean=True)
+
+
+def resolve_targets(targets: Any, n: int) -> tuple[Target, np.ndarray]:
+    """Turn a user target into ``(Target, class_idx (n,) int32)``; -1 = predicted class."""
+    if isinstance(targets, Target):
+        return targets, np.full((n,), -1, np.int32)
+    if targets is None:
+        return ClassTarget(), np.full((n,), -1, np.int32)
+    if callable(targets):
+        return CallableTarget(targets), np.full((n,), -1, np.int32)
+    if isinstance(targets, (int, np.integer)) and not isinstance(targets, bool):
+        if targets < 0:
+            raise ValueError(f"Target class {targets} is negative; use 0..num_classes-1.")
+        return ClassTarget(), np.full((n,), int(targets), np.int32)
+    if isinstance(targets, (Sequence, np.ndarray, tf.Tensor)):
+        idx = np.asarray(targets)
+        if idx.ndim == 2:  # one-hot
+            idx = idx.argmax(axis=-1)
+        if idx.shape != (n,):
+            raise ValueError(f"Got {idx.shape[0] if idx.ndim else 1} targets for {n} samples; give one per sample.")
+        if not np.issubdtype(idx.dtype, np.integer):
+            if not np.all(np.equal(np.mod(idx, 1), 0)):
+                raise ValueError("Per-sample targets must be integer class indices.")
+        idx = idx.astype(np.int32)
+        if (idx < 0).any():
+            raise ValueError(f"Target classes must be >= 0, got {idx.min()}.")
+        return ClassTarget(), idx
+    raise TypeError(
+        "targets must be an int, a sequence of ints (one per sample), None (the predicted "
+        f"class), a callable on logits, or neuron(...)/channel(...); got {type(targets).__name__}."
+    )
+
+
+def check_class_range(class_idx: np.ndarray, num_classes: int) -> None:
+    """Raise if any explicit class index is outside ``[0, num_classes)``."""
+    if class_idx.size and class_idx.max() >= num_classes:
+        raise ValueError(
+            f"Target class {int(class_idx.max())} is out of range: the model has "
+            f"{num_classes} output units (classes 0..{num_classes - 1})."
+        )
