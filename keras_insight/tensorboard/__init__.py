@@ -1,0 +1,25 @@
+"""TensorBoard output: one shared writer per run under ``<log_dir>/insight/``, a reader
+for event files, and a real-server harness to check what TensorBoard serves.
+
+``TensorBoardServer`` lives in ``keras_insight.tensorboard.server`` (it starts a
+subprocess and is meant for tests and checks, not for training code).
+"""
+
+from keras_insight.tensorboard.events import decode_png, read_events
+from keras_insight.tensorboard.writer import (
+    INSIGHT_SUBDIR,
+    InsightWriter,
+    close_all,
+    get_writer,
+    sanitize_tag,
+)
+
+__all__ = [
+    "INSIGHT_SUBDIR",
+    "InsightWriter",
+    "close_all",
+    "decode_png",
+    "get_writer",
+    "read_events",
+    "sanitize_tag",
+]
