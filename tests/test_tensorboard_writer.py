@@ -177,3 +177,23 @@ def test_real_tensorboard_serves_pixels_scalars_and_text(tmp_path):
     # Stopped by PID: the process is gone.
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_concurrent_writes_from_threads_all_arrive(tmp_path):
+    import threading
+
+    w = get_writer(tmp_path)
+
+    def write(name):
+        for step in range(20):
+            w.scalar(f"thread/{name}", float(step), step=step)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in ("a", "b", "c")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    w.flush()
+    events = read_events(w.path)
+    for name in ("a", "b", "c"):
+        assert events[f"thread/{name}"] == [(s, float(s)) for s in range(20)]
