@@ -1,0 +1,6 @@
+"""Keras callbacks that log what the network learns to TensorBoard."""
+
+from keras_insight.callbacks.base import InsightCallback
+from keras_insight.callbacks.inspection import ActivationMaps, FilterGrid, ModelSummary
+
+__all__ = ["ActivationMaps", "FilterGrid", "InsightCallback", "ModelSummary"]
