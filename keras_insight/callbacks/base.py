@@ -18,7 +18,9 @@ def _to_numpy(v: Any) -> np.ndarray:
     return v.numpy() if hasattr(v, "numpy") else np.asarray(v)
 
 
-def unpack_validation_data(data: Any, *, limit: int | None = 4096) -> tuple[np.ndarray, np.ndarray | None, tuple]:
+def unpack_validation_data(
+    data: Any, *, limit: int | None = 4096
+) -> tuple[np.ndarray, np.ndarray | None, tuple]:
     """Turn arrays, a tuple ``(x, y, extra...)`` or a ``tf.data.Dataset`` into numpy.
 
     Returns ``(x, y or None, extras)``. A dataset is read until ``limit`` samples (it may be
@@ -43,7 +45,13 @@ def unpack_validation_data(data: Any, *, limit: int | None = 4096) -> tuple[np.n
         if not parts:
             raise ValueError("validation_data is an empty dataset.")
         arrays = tuple(np.concatenate(p) for p in parts)
-    elif isinstance(data, (tuple, list)) and len(data) > 0 and not np.isscalar(data[0]) and np.ndim(data[0]) >= 2 and not isinstance(data, np.ndarray):
+    elif (
+        isinstance(data, (tuple, list))
+        and len(data) > 0
+        and not np.isscalar(data[0])
+        and np.ndim(data[0]) >= 2
+        and not isinstance(data, np.ndarray)
+    ):
         arrays = tuple(_to_numpy(v) for v in data)
     else:
         arrays = (_to_numpy(data),)
@@ -162,7 +170,7 @@ class InsightCallback(keras.callbacks.Callback):
         return type(self).__name__
 
     def label_text(self, i: int, predicted: np.ndarray | None = None, names=None) -> str:
-        """"true/pred" label for probe sample ``i``."""
+        """ "true/pred" label for probe sample ``i``."""
 
         def name(c):
             return str(names[c]) if names is not None and 0 <= c < len(names) else str(c)
@@ -191,7 +199,9 @@ class InsightCallback(keras.callbacks.Callback):
             self.probe_x = x[idx]
             self.probe_y = None if y is None else y[idx]
             self.probe_extra = tuple(e[idx] if len(e) == len(x) else e for e in extras)
-            self.input_range = resolve_input_range(self._input_range_arg, self.probe_x, what=self.family)
+            self.input_range = resolve_input_range(
+                self._input_range_arg, self.probe_x, what=self.family
+            )
         elif self._input_range_arg is not None:
             self.input_range = resolve_input_range(self._input_range_arg)
         self.rng = np.random.default_rng(self.seed)
@@ -212,7 +222,11 @@ class InsightCallback(keras.callbacks.Callback):
                 logger.warning(
                     "%s failed at step %d (%s: %s); training goes on. Pass strict=True to raise. "
                     "Further %s errors are counted in .failures.",
-                    self.family, step, kind, exc, kind,
+                    self.family,
+                    step,
+                    kind,
+                    exc,
+                    kind,
                 )
         finally:
             self.seconds += time.perf_counter() - start
@@ -224,7 +238,11 @@ class InsightCallback(keras.callbacks.Callback):
             self._run_log(epoch)
 
     def on_train_end(self, logs=None) -> None:
-        if self.at_train_end and self._last_epoch is not None and self._last_logged != self._last_epoch:
+        if (
+            self.at_train_end
+            and self._last_epoch is not None
+            and self._last_logged != self._last_epoch
+        ):
             self._run_log(self._last_epoch)
         if self.writer is not None:
             self.writer.flush()

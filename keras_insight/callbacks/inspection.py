@@ -73,7 +73,9 @@ class FilterGrid(InsightCallback):
         if self.layers is None:
             self._layers = [lyr for _, lyr in conv_layers(self.model)]
             if not self._layers:
-                raise ValueError("FilterGrid: the model has no convolution layer with a 4-D kernel.")
+                raise ValueError(
+                    "FilterGrid: the model has no convolution layer with a 4-D kernel."
+                )
         else:
             self._layers = [resolve_layer(self.model, lyr) for lyr in self.layers]
             for lyr in self._layers:
@@ -82,12 +84,22 @@ class FilterGrid(InsightCallback):
     def log(self, step: int) -> None:
         for lyr in self._layers:
             kernel = layer_kernel(self.model, lyr)
-            tiles = filter_tiles(kernel, max_filters=self.max_filters, max_channels=self.max_channels)
+            tiles = filter_tiles(
+                kernel, max_filters=self.max_filters, max_channels=self.max_channels
+            )
             rgb = tiles.ndim == 4
             ncols = None if rgb else min(kernel.shape[2], self.max_channels)
-            image = grid(to_uint8(tiles), ncols=ncols, pad=1, pad_value=255, scale=_tile_scale(kernel.shape[0]))
+            image = grid(
+                to_uint8(tiles),
+                ncols=ncols,
+                pad=1,
+                pad_value=255,
+                scale=_tile_scale(kernel.shape[0]),
+            )
             self.writer.image(f"filters/{lyr.name}", image, step)
-            self.writer.scalar(f"filters/{lyr.name}/high_frequency_ratio", high_frequency_ratio(kernel), step)
+            self.writer.scalar(
+                f"filters/{lyr.name}/high_frequency_ratio", high_frequency_ratio(kernel), step
+            )
 
 
 class ActivationMaps(InsightCallback):
@@ -150,7 +162,9 @@ class ActivationMaps(InsightCallback):
         lo, hi = self.input_range
         n_img = min(self.num_images, len(self.probe_x))
         for lyr, a in zip(self._layers, acts):
-            self.writer.scalar(f"activations/{lyr.name}/dead_fraction", dead_channel_fraction(a), step)
+            self.writer.scalar(
+                f"activations/{lyr.name}/dead_fraction", dead_channel_fraction(a), step
+            )
             for i in range(n_img):
                 maps = np.moveaxis(a[i, :, :, : self.max_channels], -1, 0)  # (C, h, w)
                 tiles = to_uint8(normalize_minmax(maps))

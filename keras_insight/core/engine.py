@@ -87,7 +87,11 @@ def get_forward(
     """A cached :class:`Forward` for the model and configuration."""
     layer_key = tuple(lyr if isinstance(lyr, (str, int)) else id(lyr) for lyr in layers)
     key = ("forward", layer_key, output, linear_head, id(relu) if relu else None)
-    return cached(model, key, lambda: Forward(model, layers, output=output, linear_head=linear_head, relu=relu))
+    return cached(
+        model,
+        key,
+        lambda: Forward(model, layers, output=output, linear_head=linear_head, relu=relu),
+    )
 
 
 def score_and_gradients(
@@ -200,7 +204,12 @@ def gradients(
             out["layer_grads"],
         )
 
-    f = compiled(model, key + (x.shape[1:],), fn, [_spec(x), tf.TensorSpec((None,), tf.int32)], jit_compile)
+    f = compiled(
+        model, key + (x.shape[1:],), fn, [_spec(x), tf.TensorSpec((None,), tf.int32)], jit_compile
+    )
+    if isinstance(target, ClassTarget):
+        num_classes = f.get_concrete_function().structured_outputs[1].shape[-1]
+        check_class_range(class_idx, num_classes)
     chunks = []
     bs = batch_size or DEFAULT_BATCH_SIZE
     for start in range(0, n, bs):
@@ -210,8 +219,6 @@ def gradients(
         raise ValueError("Empty batch: x has 0 samples.")
     scores = np.concatenate([c[0] for c in chunks])
     logits = np.concatenate([c[1] for c in chunks])
-    if isinstance(target, ClassTarget):
-        check_class_range(class_idx, logits.shape[-1])
     n_t = len(target.layers)
     acts = [np.concatenate([c[3][i] for c in chunks]) for i in range(len(chunks[0][3]))]
     lgrads = [np.concatenate([c[4][i] for c in chunks]) for i in range(len(chunks[0][4]))]
@@ -268,6 +275,8 @@ def forward_outputs(
     return acts, np.concatenate(logit_chunks)
 
 
-def logits(model: keras.Model, x: Any, *, output: int | str | None = None, batch_size: int | None = None) -> np.ndarray:
+def logits(
+    model: keras.Model, x: Any, *, output: int | str | None = None, batch_size: int | None = None
+) -> np.ndarray:
     """Pre-activation class scores of the output layer, batched and compiled."""
     return forward_outputs(model, x, output=output, batch_size=batch_size)[1]

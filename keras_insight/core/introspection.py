@@ -489,9 +489,7 @@ class Forward:
                 tensors.append(w.output)
                 continue
             nested = next(
-                lyr
-                for lyr in model.layers
-                if isinstance(lyr, keras.Model) and _contains(lyr, w)
+                lyr for lyr in model.layers if isinstance(lyr, keras.Model) and _contains(lyr, w)
             )
             # the nested model's input tensor in this graph (its call node here)
             node = nested._inbound_nodes[-1]

@@ -113,7 +113,9 @@ def resolve_targets(targets: Any, n: int) -> tuple[Target, np.ndarray]:
         if idx.ndim == 2:  # one-hot
             idx = idx.argmax(axis=-1)
         if idx.shape != (n,):
-            raise ValueError(f"Got {idx.shape[0] if idx.ndim else 1} targets for {n} samples; give one per sample.")
+            raise ValueError(
+                f"Got {idx.shape[0] if idx.ndim else 1} targets for {n} samples; give one per sample."
+            )
         if not np.issubdtype(idx.dtype, np.integer):
             if not np.all(np.equal(np.mod(idx, 1), 0)):
                 raise ValueError("Per-sample targets must be integer class indices.")

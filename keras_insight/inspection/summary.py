@@ -29,8 +29,16 @@ def model_summary(model: keras.Model, x=None) -> str:
             if isinstance(layer, keras.layers.InputLayer):
                 continue
             shape = shapes.get(id(layer))
-            shape_txt = str(tuple(None if i == 0 else d for i, d in enumerate(shape))) if shape else "-"
-            lines.append(f"| {path} | {type(layer).__name__} | {shape_txt} | {layer.count_params() if layer.built else 0} |")
-    lines += ["", f"Total params: {total:,}  ", f"Trainable params: {trainable:,}  ",
-              f"Non-trainable params: {total - trainable:,}"]
+            shape_txt = (
+                str(tuple(None if i == 0 else d for i, d in enumerate(shape))) if shape else "-"
+            )
+            lines.append(
+                f"| {path} | {type(layer).__name__} | {shape_txt} | {layer.count_params() if layer.built else 0} |"
+            )
+    lines += [
+        "",
+        f"Total params: {total:,}  ",
+        f"Trainable params: {trainable:,}  ",
+        f"Non-trainable params: {total - trainable:,}",
+    ]
     return "\n".join(lines)

@@ -64,7 +64,9 @@ class SubclassedCNN(keras.Model):
         return self.dense(self.pool(self.conv(x)))
 
 
-def make_model(kind: str, input_shape=(16, 16, 3), num_classes: int = 4, seed: int = 0) -> keras.Model:
+def make_model(
+    kind: str, input_shape=(16, 16, 3), num_classes: int = 4, seed: int = 0
+) -> keras.Model:
     """Build the same small CNN as each model kind in :data:`MODEL_KINDS`.
 
     Layer names are stable across kinds: "conv1", "conv2", "gap", "logits".
@@ -80,9 +82,22 @@ def make_model(kind: str, input_shape=(16, 16, 3), num_classes: int = 4, seed: i
         ]
 
     if kind == "sequential":
-        return keras.Sequential([keras.Input(input_shape), *body(), L.GlobalAveragePooling2D(name="gap"), L.Dense(num_classes, activation="softmax", name="logits")])
+        return keras.Sequential(
+            [
+                keras.Input(input_shape),
+                *body(),
+                L.GlobalAveragePooling2D(name="gap"),
+                L.Dense(num_classes, activation="softmax", name="logits"),
+            ]
+        )
     if kind == "sequential_no_input":
-        m = keras.Sequential([*body(), L.GlobalAveragePooling2D(name="gap"), L.Dense(num_classes, activation="softmax", name="logits")])
+        m = keras.Sequential(
+            [
+                *body(),
+                L.GlobalAveragePooling2D(name="gap"),
+                L.Dense(num_classes, activation="softmax", name="logits"),
+            ]
+        )
         m(np.zeros((1, *input_shape), "float32"))
         return m
     if kind == "functional":
@@ -98,7 +113,14 @@ def make_model(kind: str, input_shape=(16, 16, 3), num_classes: int = 4, seed: i
         for layer in body():
             h = layer(h)
         base = keras.Model(inp, h, name="base")
-        return keras.Sequential([keras.Input(input_shape), base, L.GlobalAveragePooling2D(name="gap"), L.Dense(num_classes, activation="softmax", name="logits")])
+        return keras.Sequential(
+            [
+                keras.Input(input_shape),
+                base,
+                L.GlobalAveragePooling2D(name="gap"),
+                L.Dense(num_classes, activation="softmax", name="logits"),
+            ]
+        )
     if kind == "subclassed":
         m = SubclassedCNN(num_classes)
         m(np.zeros((1, *input_shape), "float32"))

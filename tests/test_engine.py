@@ -1,0 +1,117 @@
+"""The gradient engine: analytic gradients, batching, no retrace, XLA, mixed precision."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_insight.core import engine, gradients, infer_input_range, resolve_input_range
+from keras_insight.core.input_range import as_float32
+from keras_insight.testing import linear_model, make_model, small_cnn
+
+X = np.random.default_rng(0).random((10, 16, 16, 3)).astype("float32")
+
+
+def test_linear_model_gradient_is_w():
+    m = linear_model()
+    x = np.random.default_rng(1).random((4, 6, 6, 2)).astype("float32")
+    w = m.get_layer("logits").kernel.numpy()  # (72, 3)
+    r = gradients(m, x, targets=[0, 1, 2, 1])
+    for i, c in enumerate([0, 1, 2, 1]):
+        np.testing.assert_allclose(r.input_grads[i].ravel(), w[:, c], rtol=1e-5, atol=1e-6)
+    # scores are the logits w.x + b, not softmax probabilities
+    b = m.get_layer("logits").bias.numpy()
+    np.testing.assert_allclose(
+        r.scores, [x[i].ravel() @ w[:, c] + b[c] for i, c in enumerate([0, 1, 2, 1])], rtol=1e-5
+    )
+
+
+def test_predicted_class_and_callable_targets():
+    m = small_cnn()
+    r = gradients(m, X)
+    np.testing.assert_array_equal(r.class_idx, r.logits.argmax(-1))
+    np.testing.assert_allclose(r.scores, r.logits.max(-1), rtol=1e-6)
+    rc = gradients(m, X, targets=lambda logits: logits[:, 2] - logits[:, 0])
+    r2, r0 = gradients(m, X, targets=2), gradients(m, X, targets=0)
+    np.testing.assert_allclose(
+        rc.input_grads, r2.input_grads - r0.input_grads, rtol=1e-4, atol=1e-6
+    )
+
+
+def test_per_sample_targets_equal_single_sample_calls():
+    m = small_cnn()
+    t = [0, 3, 1, 2, 0, 1, 2, 3, 3, 1]
+    r = gradients(m, X, targets=t)
+    for i in (0, 1, 7):
+        single = gradients(m, X[i : i + 1], targets=t[i])
+        np.testing.assert_allclose(r.input_grads[i], single.input_grads[0], rtol=1e-5, atol=1e-6)
+
+
+def test_chunked_equals_unchunked():
+    m = make_model("nested")
+    full = gradients(m, X, targets=1, layers=["conv2"], layer_grads=True, batch_size=64)
+    chunked = gradients(m, X, targets=1, layers=["conv2"], layer_grads=True, batch_size=3)
+    np.testing.assert_allclose(full.input_grads, chunked.input_grads, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(full.layer_grads[0], chunked.layer_grads[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(full.activations[0], chunked.activations[0], rtol=1e-5, atol=1e-6)
+
+
+def test_no_retrace_for_second_batch():
+    m = small_cnn(seed=3)
+    gradients(m, X[:4], targets=1)
+    before = dict(engine.TRACE_COUNTS)
+    gradients(m, X[4:8], targets=1)
+    gradients(m, X[:7], targets=[0] * 7)  # other batch size, other targets: same trace
+    assert dict(engine.TRACE_COUNTS) == before
+    gradients(m, X[:4, :8, :8], targets=1)  # a new input shape traces once
+    assert sum(engine.TRACE_COUNTS.values()) == sum(before.values()) + 1
+
+
+def test_xla_path_matches_graph_path():
+    m = small_cnn(seed=4)
+    plain = gradients(m, X, targets=2, jit_compile=False)
+    xla = gradients(m, X, targets=2, jit_compile=True)
+    np.testing.assert_allclose(plain.input_grads, xla.input_grads, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(plain.scores, xla.scores, rtol=1e-5, atol=1e-6)
+
+
+def test_mixed_float16_inputs_and_gradients_float32():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    m16 = small_cnn(seed=5)
+    keras.mixed_precision.set_global_policy("float32")
+    m32 = small_cnn(seed=5)
+    m32.set_weights([w.numpy().astype("float32") for w in m16.weights])
+    r16 = gradients(m16, X, targets=1)
+    r32 = gradients(m32, X, targets=1)
+    assert r16.input_grads.dtype == np.float32 and r16.scores.dtype == np.float32
+    assert np.isfinite(r16.input_grads).all()
+    cos = (r16.input_grads * r32.input_grads).sum() / (
+        np.linalg.norm(r16.input_grads) * np.linalg.norm(r32.input_grads)
+    )
+    assert cos > 0.99
+
+
+def test_bad_inputs_are_clear_errors():
+    m = small_cnn()
+    with pytest.raises(ValueError, match="out of range"):
+        gradients(m, X, targets=7)
+    with pytest.raises(ValueError, match="NaN"):
+        bad = X.copy()
+        bad[0, 0, 0, 0] = np.nan
+        gradients(m, bad)
+    with pytest.raises(ValueError, match="Empty"):
+        gradients(m, X[:0])
+    with pytest.raises(ValueError, match="one per sample"):
+        gradients(m, X, targets=[1, 2])
+    with pytest.raises(ValueError, match="Add a channel axis"):
+        as_float32(X[..., 0])
+
+
+def test_input_range_inference_and_uint8():
+    assert infer_input_range(np.array([0.1, 0.7]), log=False) == (0.0, 1.0)
+    assert infer_input_range(np.array([3.0, 200.0]), log=False) == (0.0, 255.0)
+    assert infer_input_range(np.array([-0.5, 0.5]), log=False) == (-1.0, 1.0)
+    assert infer_input_range(np.array([-2.0, 7.0]), log=False) == (-2.0, 7.0)
+    with pytest.raises(ValueError, match="input_range is required"):
+        resolve_input_range(None)
+    u = as_float32(np.full((1, 2, 2, 1), 200, np.uint8))
+    assert u.dtype == np.float32 and u.max() == 200.0
