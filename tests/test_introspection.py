@@ -64,7 +64,7 @@ def test_loaded_models(kind, ext, tmp_path):
     original, loaded = _saved(kind, tmp_path, ext)
     if kind.startswith("sequential") and ext == "keras":
         with pytest.raises((AttributeError, ValueError)):
-            loaded.output  # the Keras 3 trap the introspection must avoid
+            _ = loaded.output  # the Keras 3 trap the introspection must avoid
     assert default_spatial_layer(loaded).name == "conv2"
     (a,), lg = forward_outputs(loaded, X, ["conv2"])
     (b,), lg0 = forward_outputs(original, X, ["conv2"])
