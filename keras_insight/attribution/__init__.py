@@ -1,0 +1,37 @@
+"""Attribution: which pixels matter. Saliency family, integrated gradients, the CAM family
+and occlusion, as pure batch-first functions returning raw float32 maps."""
+
+from keras_insight.attribution._common import degenerate
+from keras_insight.attribution.cam import (
+    cam,
+    grad_cam,
+    grad_cam_plus_plus,
+    guided_grad_cam,
+    score_cam,
+)
+from keras_insight.attribution.occlusion import occlusion, patch_masks
+from keras_insight.attribution.saliency import (
+    METHODS,
+    deconvnet_relu,
+    gauss_legendre,
+    guided_relu,
+    integrated_gradients,
+    saliency,
+)
+
+__all__ = [
+    "METHODS",
+    "cam",
+    "deconvnet_relu",
+    "degenerate",
+    "gauss_legendre",
+    "grad_cam",
+    "grad_cam_plus_plus",
+    "guided_grad_cam",
+    "guided_relu",
+    "integrated_gradients",
+    "occlusion",
+    "patch_masks",
+    "saliency",
+    "score_cam",
+]

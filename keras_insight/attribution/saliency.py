@@ -1,0 +1,279 @@
+"""Gradient attributions: vanilla saliency, gradient x input, SmoothGrad family, guided
+backprop, deconvnet and integrated gradients. All go through the one compiled engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_insight.attribution._common import (
+    baseline_array,
+    prepare_images,
+    reduce_channels,
+    resolved_targets,
+    warn_degenerate,
+)
+from keras_insight.core.engine import DEFAULT_BATCH_SIZE, gradients
+from keras_insight.core.targets import ClassTarget, Target
+
+METHODS = (
+    "vanilla",
+    "gradient_x_input",
+    "smoothgrad",
+    "smoothgrad_sq",
+    "vargrad",
+    "guided_backprop",
+    "deconvnet",
+)
+
+
+@tf.custom_gradient
+def guided_relu(x):
+    """ReLU whose backward pass keeps only positive gradients where the input was positive
+    (Springenberg et al. 2015, guided backpropagation)."""
+    y = tf.nn.relu(x)
+
+    def grad(dy):
+        return dy * tf.cast(dy > 0, dy.dtype) * tf.cast(x > 0, dy.dtype)
+
+    return y, grad
+
+
+@tf.custom_gradient
+def deconvnet_relu(x):
+    """ReLU whose backward pass is ReLU of the incoming gradient, whatever the forward input
+    (Zeiler & Fergus 2014, deconvnet)."""
+    y = tf.nn.relu(x)
+
+    def grad(dy):
+        return tf.nn.relu(dy)
+
+    return y, grad
+
+
+_RELU_OF = {"guided_backprop": guided_relu, "deconvnet": deconvnet_relu}
+
+
+def _engine_targets(target: Target, idx: np.ndarray) -> Any:
+    return idx if isinstance(target, ClassTarget) else target
+
+
+def _empty(x: np.ndarray, reduce: str | None) -> np.ndarray:
+    return np.zeros(x.shape if reduce is None else x.shape[:3], np.float32)
+
+
+def _grads(model, x, target, idx, *, output, batch_size, relu=None) -> np.ndarray:
+    return gradients(
+        model, x, _engine_targets(target, idx), output=output, batch_size=batch_size, relu=relu
+    ).input_grads
+
+
+def _smooth(
+    model, x, target, idx, *, method, output, batch_size, seed, n, level, base
+) -> np.ndarray:
+    """Statistics of gradients at x + N(0, sigma^2), noise seeded per image index so that the
+    result does not depend on the internal batch size."""
+    if n < 1:
+        raise ValueError(f"SmoothGrad needs n >= 1 noise samples, got {n}.")
+    if level < 0:
+        raise ValueError(f"SmoothGrad noise level must be >= 0, got {level}.")
+    relu = _RELU_OF.get(base)
+    bs = batch_size or DEFAULT_BATCH_SIZE
+    per_chunk = max(1, bs // n)
+    out = np.empty(x.shape, np.float32)
+    for s in range(0, len(x), per_chunk):
+        xc = x[s : s + per_chunk]
+        sigma = level * (xc.max(axis=(1, 2, 3)) - xc.min(axis=(1, 2, 3)))
+        noise = np.stack(
+            [
+                np.random.default_rng([seed, s + i]).standard_normal(
+                    (n,) + x.shape[1:], dtype=np.float32
+                )
+                for i in range(len(xc))
+            ]
+        )
+        noisy = (xc[:, None] + sigma[:, None, None, None, None] * noise).reshape(
+            (-1,) + x.shape[1:]
+        )
+        rep_idx = np.repeat(idx[s : s + per_chunk], n)
+        g = _grads(model, noisy, target, rep_idx, output=output, batch_size=bs, relu=relu)
+        if base == "gradient_x_input":
+            g = g * noisy
+        g = g.reshape((len(xc), n) + x.shape[1:])
+        if method == "smoothgrad":
+            out[s : s + per_chunk] = g.mean(axis=1)
+        elif method == "smoothgrad_sq":
+            out[s : s + per_chunk] = (g * g).mean(axis=1)
+        else:  # vargrad
+            out[s : s + per_chunk] = g.var(axis=1)
+    return out
+
+
+def saliency(
+    model: keras.Model,
+    x: Any,
+    targets: Any = None,
+    *,
+    method: str = "vanilla",
+    reduce: str | None = "max_abs",
+    output: int | str | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    **kw: Any,
+) -> np.ndarray:
+    """Gradient saliency maps of the target score f with respect to the input.
+
+    * "vanilla": df/dx (Simonyan et al. 2014); "gradient_x_input": x * df/dx.
+    * "smoothgrad" / "smoothgrad_sq" / "vargrad" (Smilkov et al. 2017; Adebayo et al. 2018):
+      mean / mean of squares / variance of the gradient at x + N(0, sigma^2) with
+      sigma = level * (max(x) - min(x)) per image; options ``n=25``, ``level=0.15``,
+      ``base="vanilla"`` (or "gradient_x_input", "guided_backprop", "deconvnet").
+    * "guided_backprop" (Springenberg et al. 2015) and "deconvnet" (Zeiler & Fergus 2014):
+      the gradient with every ReLU's backward pass replaced (fused activations, ReLU layers
+      and Activation("relu")); the user's model is untouched.
+
+    ``reduce="max_abs"`` gives (N, H, W) = max over channels of |map| (Simonyan 2014),
+    ``"sum"`` sums channels, ``None`` returns the signed (N, H, W, C) map.
+
+    Example:
+        >>> from keras_insight.testing import small_cnn
+        >>> import numpy as np
+        >>> m = small_cnn()
+        >>> saliency(m, np.random.rand(2, 16, 16, 3), method="vanilla").shape
+        (2, 16, 16)
+    """
+    if method not in METHODS:
+        raise ValueError(f"Unknown saliency method {method!r}; choose one of {METHODS}.")
+    x = prepare_images(x)
+    if x.shape[0] == 0:
+        return _empty(x, reduce)
+    reduce_channels(x[:0], reduce)  # validate early
+    n = int(kw.pop("n", kw.pop("samples", 25)))
+    level = float(kw.pop("level", kw.pop("noise_level", 0.15)))
+    base = kw.pop("base", "vanilla")
+    if kw:
+        raise TypeError(f"saliency() got unexpected options {sorted(kw)}.")
+    if base not in ("vanilla", "gradient_x_input", "guided_backprop", "deconvnet"):
+        raise ValueError(f"SmoothGrad base must be a gradient method, got {base!r}.")
+    target, idx = resolved_targets(model, x, targets, output=output, batch_size=batch_size)
+    if method in ("smoothgrad", "smoothgrad_sq", "vargrad"):
+        g = _smooth(
+            model,
+            x,
+            target,
+            idx,
+            method=method,
+            output=output,
+            batch_size=batch_size,
+            seed=seed,
+            n=n,
+            level=level,
+            base=base,
+        )
+    else:
+        g = _grads(
+            model, x, target, idx, output=output, batch_size=batch_size, relu=_RELU_OF.get(method)
+        )
+        if method == "gradient_x_input":
+            g = g * x
+    maps = reduce_channels(g, reduce)
+    warn_degenerate(maps, f"saliency({method})")
+    return maps
+
+
+def gauss_legendre(steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes in (0, 1) and weights summing to 1 of Gauss-Legendre quadrature.
+
+    Example:
+        >>> a, w = gauss_legendre(8)
+        >>> round(float(w.sum()), 6)
+        1.0
+    """
+    t, w = np.polynomial.legendre.leggauss(int(steps))
+    return ((t + 1.0) / 2.0).astype(np.float64), (w / 2.0).astype(np.float64)
+
+
+def _quadrature(steps: int, quadrature: str) -> tuple[np.ndarray, np.ndarray]:
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}.")
+    if quadrature == "gauss_legendre":
+        return gauss_legendre(steps)
+    if quadrature == "midpoint":
+        return (np.arange(steps) + 0.5) / steps, np.full(steps, 1.0 / steps)
+    raise ValueError(f"quadrature must be 'gauss_legendre' or 'midpoint', got {quadrature!r}.")
+
+
+def integrated_gradients(
+    model: keras.Model,
+    x: Any,
+    targets: Any = None,
+    *,
+    baseline: Any = 0.0,
+    steps: int = 64,
+    quadrature: str = "gauss_legendre",
+    return_delta: bool = False,
+    reduce: str | None = None,
+    output: int | str | None = None,
+    batch_size: int | None = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Integrated gradients (Sundararajan et al. 2017).
+
+    IG_i = (x_i - x'_i) * integral_0^1 df/dx_i(x' + a (x - x')) da, integrated with
+    Gauss-Legendre (default) or midpoint quadrature whose weights sum to 1, so that
+    completeness sum(IG) = f(x) - f(x') holds up to the quadrature error; ``delta`` =
+    sum(IG) - (f(x) - f(x')) per sample is returned with ``return_delta=True``.
+    ``baseline``: a number in input units (default 0), "blur", or an array.
+
+    Example:
+        >>> from keras_insight.testing import linear_model
+        >>> import numpy as np
+        >>> ig, delta = integrated_gradients(linear_model(), np.ones((1, 6, 6, 2)), 0, steps=4, return_delta=True)
+        >>> bool(abs(delta[0]) < 1e-3)
+        True
+    """
+    x = prepare_images(x)
+    alphas, weights = _quadrature(int(steps), quadrature)
+    if x.shape[0] == 0:
+        e = _empty(x, reduce)
+        return (e, np.zeros((0,), np.float32)) if return_delta else e
+    reduce_channels(x[:0], reduce)
+    base = baseline_array(baseline, x, allow_mean=False)
+    target, idx = resolved_targets(model, x, targets, output=output, batch_size=batch_size)
+    bs = batch_size or DEFAULT_BATCH_SIZE
+    per_chunk = max(1, bs // len(alphas))
+    a = alphas.astype(np.float32)[None, :, None, None, None]
+    total = np.empty(x.shape, np.float32)
+    for s in range(0, len(x), per_chunk):
+        xc, bc = x[s : s + per_chunk], base[s : s + per_chunk]
+        path = (bc[:, None] + a * (xc - bc)[:, None]).reshape((-1,) + x.shape[1:])
+        g = _grads(
+            model,
+            path,
+            target,
+            np.repeat(idx[s : s + per_chunk], len(alphas)),
+            output=output,
+            batch_size=bs,
+        )
+        g = g.reshape((len(xc), len(alphas)) + x.shape[1:]).astype(np.float64)
+        total[s : s + per_chunk] = (np.tensordot(weights, g, axes=([0], [1])) * (xc - bc)).astype(
+            np.float32
+        )
+    maps = reduce_channels(total, reduce)
+    if not return_delta:
+        return maps
+    from keras_insight.attribution._common import batched_scores
+
+    ends = batched_scores(
+        model,
+        np.concatenate([x, base]),
+        target,
+        np.concatenate([idx, idx]),
+        output=output,
+        batch_size=bs,
+    )
+    fx, fb = ends[: len(x)], ends[len(x) :]
+    delta = total.reshape(len(x), -1).sum(axis=1, dtype=np.float64) - (fx.astype(np.float64) - fb)
+    return maps, delta.astype(np.float32)
