@@ -107,7 +107,14 @@ class _CAMBase:
         bs = batch_size or DEFAULT_BATCH_SIZE
         maps, ws, logits = [], [], []
         for s in range(0, len(x), bs):
-            m, w, lg = f(tf.constant(x[s : s + bs]), tf.constant(idx[s : s + bs]))
+            try:
+                m, w, lg = f(tf.constant(x[s : s + bs]), tf.constant(idx[s : s + bs]))
+            except tf.errors.InvalidArgumentError:
+                if isinstance(target, ClassTarget):  # name the real problem: the class index
+                    check_class_range(
+                        idx, forward_outputs(model, x[:1], output=output)[1].shape[-1]
+                    )
+                raise
             maps.append(m.numpy())
             ws.append(w.numpy())
             logits.append(lg.numpy())
