@@ -2,5 +2,6 @@
 
 from keras_insight.callbacks.base import InsightCallback
 from keras_insight.callbacks.inspection import ActivationMaps, FilterGrid, ModelSummary
+from keras_insight.callbacks.presets import suite
 
-__all__ = ["ActivationMaps", "FilterGrid", "InsightCallback", "ModelSummary"]
+__all__ = ["ActivationMaps", "FilterGrid", "InsightCallback", "ModelSummary", "suite"]

