@@ -2,6 +2,26 @@
 invariance reports and the shape-bias cue-conflict probe."""
 
 from keras_insight.robustness.attacks import AttackLoss, fgsm, pgd
+from keras_insight.robustness.corruptions import (
+    SEVERITY_MAGNITUDES,
+    TRANSFORMS,
+    InvarianceReport,
+    corrupt,
+    corruption_magnitude,
+    invariance_report,
+)
 from keras_insight.robustness.curve import RobustnessReport, robustness_curve
 
-__all__ = ["AttackLoss", "RobustnessReport", "fgsm", "pgd", "robustness_curve"]
+__all__ = [
+    "SEVERITY_MAGNITUDES",
+    "TRANSFORMS",
+    "AttackLoss",
+    "InvarianceReport",
+    "RobustnessReport",
+    "corrupt",
+    "corruption_magnitude",
+    "fgsm",
+    "invariance_report",
+    "pgd",
+    "robustness_curve",
+]
