@@ -1,0 +1,334 @@
+"""Synthesis callbacks: ClassSynthesis, FilterSynthesis, FeatureInversion snapshots."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from keras_insight.callbacks.base import InsightCallback
+from keras_insight.core.engine import logits as model_logits
+from keras_insight.core.input_range import as_float32
+from keras_insight.core.introspection import require_spatial, resolve_layer
+from keras_insight.render import grid, to_uint8
+from keras_insight.synthesis import channel, class_logit, invert, maximize
+from keras_insight.synthesis.optimize import image_shape_of
+
+
+def _check_log_dir(log_dir: Any, cls: str) -> str:
+    if not isinstance(log_dir, (str, os.PathLike)):
+        raise TypeError(
+            f"{cls}: the first argument is log_dir (a path), got {type(log_dir).__name__}. "
+            "Pass data as validation_data=... (synthesis needs none)."
+        )
+    return str(log_dir)
+
+
+class _SynthesisCallback(InsightCallback):
+    requires_data = False
+
+    def __init__(self, log_dir, *, steps, image_shape, param, transforms, lr, **kwargs):
+        super().__init__(
+            kwargs.pop("validation_data", None),
+            _check_log_dir(log_dir, type(self).__name__),
+            **kwargs,
+        )
+        self.steps, self.image_shape = int(steps), image_shape
+        self.param, self.transforms, self.lr = param, transforms, float(lr)
+
+    def validate(self) -> None:
+        if self.input_range is None:
+            raise ValueError(
+                f"{self.family}: input_range is required (there is no data to infer it from): "
+                "pass input_range=(lo, hi), e.g. (0, 1) or (0, 255)."
+            )
+        self._shape = image_shape_of(self.model, self.image_shape)
+
+    def _synthesise(self, objectives):
+        return maximize(
+            self.model,
+            objectives,
+            steps=self.steps,
+            param=self.param,
+            transforms=self.transforms,
+            lr=self.lr,
+            input_range=self.input_range,
+            image_shape=self._shape,
+            seed=self.seed,
+        )
+
+    def _pictures(self, images):
+        return to_uint8(images, *self.input_range)
+
+
+class ClassSynthesis(_SynthesisCallback):
+    """Log one synthesised image per class (activation maximisation of the class logit).
+
+    Every logged epoch the same seed and settings are used, so the images show class
+    concepts forming over training. All classes are optimised as one batch in one compiled
+    loop (traced once per run). Tags: ``synthesis/classes`` (a labelled grid with the
+    model's prediction for each image) and ``synthesis/class_<c>``; scalar
+    ``synthesis/self_accuracy`` = fraction of images the model assigns to their class.
+
+    Args:
+        log_dir: run directory (written under ``<log_dir>/insight/``).
+        classes: ``"all"`` or a list of class indices.
+        freq: every ``freq`` epochs (default 5: synthesis costs ~steps forward+backward passes).
+        steps: optimisation steps (default 128).
+        input_range: the model's input range (required unless ``validation_data`` is given).
+        image_shape: (H, W, C) when the model does not fix its input size.
+        seed: initialisation and transform seed.
+        param, transforms, lr: see :func:`keras_insight.synthesis.maximize`.
+        class_names: optional names for the labels.
+        per_class_images: also write one tag per class (default True).
+        validation_data, at_train_end, strict: see ``InsightCallback``.
+
+    Example:
+        >>> import keras, numpy as np
+        >>> from keras_insight.callbacks.synthesis import ClassSynthesis
+        >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3),
+        ...                       keras.layers.Flatten(), keras.layers.Dense(2)])
+        >>> m.compile("adam", "sparse_categorical_crossentropy")
+        >>> cb = ClassSynthesis("/tmp/ki_doc", steps=4, input_range=(0, 1))
+        >>> _ = m.fit(np.zeros((4, 8, 8, 1)), np.zeros(4), epochs=1, verbose=0, callbacks=[cb])
+        >>> cb.failures
+        Counter()
+    """
+
+    def __init__(
+        self,
+        log_dir: str = "logs",
+        *,
+        classes: str | Sequence[int] = "all",
+        freq: int = 5,
+        steps: int = 128,
+        input_range: tuple[float, float] | None = None,
+        image_shape: Sequence[int] | None = None,
+        seed: int = 0,
+        param: str = "fourier",
+        transforms: Any = "default",
+        lr: float = 0.05,
+        class_names: Sequence[str] | None = None,
+        per_class_images: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            log_dir,
+            steps=steps,
+            image_shape=image_shape,
+            param=param,
+            transforms=transforms,
+            lr=lr,
+            freq=freq,
+            seed=seed,
+            input_range=input_range,
+            **kwargs,
+        )
+        self.classes, self.class_names, self.per_class_images = (
+            classes,
+            class_names,
+            per_class_images,
+        )
+
+    def validate(self) -> None:
+        super().validate()
+        k = int(model_logits(self.model, np.zeros((1, *self._shape), np.float32)).shape[-1])
+        if isinstance(self.classes, str):
+            if self.classes != "all":
+                raise ValueError(f"classes must be 'all' or a list of ints, got {self.classes!r}.")
+            self._classes = list(range(k))
+        else:
+            self._classes = [int(c) for c in self.classes]
+            bad = [c for c in self._classes if not 0 <= c < k]
+            if bad or not self._classes:
+                raise ValueError(
+                    f"ClassSynthesis: classes {bad or '[]'} out of range: the model has {k} classes (0..{k - 1})."
+                )
+
+    def _name(self, c: int) -> str:
+        names = self.class_names
+        return str(names[c]) if names is not None and c < len(names) else str(c)
+
+    def log(self, step: int) -> None:
+        images = self._synthesise([class_logit(c) for c in self._classes])
+        predicted = model_logits(self.model, images).argmax(-1)
+        pics = self._pictures(images)
+        labels = [
+            f"{self._name(c)} p:{self._name(int(p))}" for c, p in zip(self._classes, predicted)
+        ]
+        colors = [(0, 128, 0) if p == c else (200, 0, 0) for c, p in zip(self._classes, predicted)]
+        self.writer.image("synthesis/classes", grid(pics, labels=labels, label_colors=colors), step)
+        if self.per_class_images:
+            for c, pic in zip(self._classes, pics):
+                self.writer.image(f"synthesis/class_{c}", pic, step)
+        self.writer.scalar(
+            "synthesis/self_accuracy", float(np.mean(predicted == np.array(self._classes))), step
+        )
+
+
+class FilterSynthesis(_SynthesisCallback):
+    """Log images that maximise chosen channels of a conv layer, one grid per layer.
+
+    Tag ``synthesis/filters/<layer>``: channel k's image is argmax_x mean_ij A^k_ij(x).
+
+    Args:
+        log_dir: run directory.
+        layer: a conv layer (name, index or object), or a list of them.
+        channels: channel indices (default the first 16).
+        freq: every ``freq`` epochs (default 5). steps: default 128.
+        input_range, image_shape, seed, param, transforms, lr: see :class:`ClassSynthesis`.
+
+    Example:
+        >>> from keras_insight.callbacks.synthesis import FilterSynthesis
+        >>> cb = FilterSynthesis("/tmp/ki_doc", "conv1", [0, 1, 2], input_range=(0, 1))
+    """
+
+    def __init__(
+        self,
+        log_dir: str = "logs",
+        layer: Any = None,
+        channels: Sequence[int] | None = None,
+        *,
+        freq: int = 5,
+        steps: int = 128,
+        input_range: tuple[float, float] | None = None,
+        image_shape: Sequence[int] | None = None,
+        seed: int = 0,
+        param: str = "fourier",
+        transforms: Any = "default",
+        lr: float = 0.05,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            log_dir,
+            steps=steps,
+            image_shape=image_shape,
+            param=param,
+            transforms=transforms,
+            lr=lr,
+            freq=freq,
+            seed=seed,
+            input_range=input_range,
+            **kwargs,
+        )
+        if layer is None:
+            raise ValueError("FilterSynthesis needs layer=<conv layer name> (or a list of layers).")
+        self.layer_args = list(layer) if isinstance(layer, (list, tuple)) else [layer]
+        self.channels = channels
+
+    def validate(self) -> None:
+        from keras_insight.core.introspection import layer_output_shapes
+
+        super().validate()
+        self._plan = []
+        for arg in self.layer_args:
+            lyr = resolve_layer(self.model, arg)
+            require_spatial(self.model, lyr)
+            n = int(layer_output_shapes(self.model)[id(lyr)][-1])
+            chans = (
+                list(range(min(16, n)))
+                if self.channels is None
+                else [int(c) for c in self.channels]
+            )
+            bad = [c for c in chans if not 0 <= c < n]
+            if bad:
+                raise ValueError(
+                    f"FilterSynthesis: channels {bad} out of range for layer {lyr.name!r} ({n} channels)."
+                )
+            self._plan.append((lyr, chans))
+
+    def log(self, step: int) -> None:
+        for lyr, chans in self._plan:
+            pics = self._pictures(self._synthesise([channel(lyr.name, c) for c in chans]))
+            self.writer.image(
+                f"synthesis/filters/{lyr.name}", grid(pics, labels=[str(c) for c in chans]), step
+            )
+
+
+class FeatureInversion(InsightCallback):
+    """Reconstruct fixed images from several layers' features, side by side (Mahendran 2015).
+
+    Tag ``synthesis/inversion`` (rows: samples; columns: the original, then one per layer)
+    and two scalars per layer: ``synthesis/inversion/<layer>/feature_error``
+    (||phi(x*) - phi(x0)|| / ||phi(x0)||: did the optimisation converge) and
+    ``.../pixel_error`` (||x* - x0|| / ||x0||: how much of the image the layer kept).
+
+    Args:
+        sample: images (N, H, W, C) to invert (a few; each layer costs ``steps`` passes).
+        layers: layers whose features are inverted.
+        log_dir: run directory.
+        freq: every ``freq`` epochs (default 10; expensive). steps: default 256.
+        lambda_alpha, lambda_tv, lr, param: see :func:`keras_insight.synthesis.invert`.
+        input_range: inferred from ``sample`` when None.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_insight.callbacks.synthesis import FeatureInversion
+        >>> cb = FeatureInversion(np.zeros((2, 8, 8, 1)), ["conv1"], log_dir="/tmp/ki_doc")
+    """
+
+    def __init__(
+        self,
+        sample: Any,
+        layers: Sequence[Any],
+        log_dir: str = "logs",
+        *,
+        freq: int = 10,
+        steps: int = 256,
+        param: str = "pixels",
+        lambda_alpha: float = 1e-3,
+        lambda_tv: float = 1e-2,
+        lr: float = 0.05,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("num_samples", len(sample))
+        super().__init__(sample, log_dir, freq=freq, **kwargs)
+        if isinstance(layers, (str, int)):
+            layers = [layers]
+        if not layers:
+            raise ValueError("FeatureInversion needs at least one layer.")
+        self.layers_arg = list(layers)
+        self.steps, self.param = int(steps), param
+        self.lambda_alpha, self.lambda_tv, self.lr = lambda_alpha, lambda_tv, lr
+
+    def validate(self) -> None:
+        self._layers = [resolve_layer(self.model, lyr) for lyr in self.layers_arg]
+        self._x0 = as_float32(self.probe_x, name="sample")
+
+    def log(self, step: int) -> None:
+        columns = [self._x0]
+        for lyr in self._layers:
+            rec, err = invert(
+                self.model,
+                self._x0,
+                lyr.name,
+                steps=self.steps,
+                param=self.param,
+                lambda_alpha=self.lambda_alpha,
+                lambda_tv=self.lambda_tv,
+                lr=self.lr,
+                input_range=self.input_range,
+                seed=self.seed,
+            )
+            columns.append(rec)
+            self.writer.scalar(
+                f"synthesis/inversion/{lyr.name}/feature_error",
+                float(err["feature_error"].mean()),
+                step,
+            )
+            self.writer.scalar(
+                f"synthesis/inversion/{lyr.name}/pixel_error",
+                float(err["pixel_error"].mean()),
+                step,
+            )
+        n = len(self._x0)
+        tiles = np.stack(columns, axis=1).reshape(n * len(columns), *self._x0.shape[1:])
+        names = ["input"] + [lyr.name for lyr in self._layers]
+        labels = [names[i % len(columns)] for i in range(len(tiles))]
+        self.writer.image(
+            "synthesis/inversion",
+            grid(to_uint8(tiles, *self.input_range), ncols=len(columns), labels=labels),
+            step,
+        )
