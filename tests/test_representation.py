@@ -363,3 +363,36 @@ def test_sprite_size_rule_and_subsampling(tmp_path, rng, caplog):
     cfg = _read_config(tmp_path / "insight")
     assert cfg.embeddings[0].sprite.image_path == ""
     assert list(cfg.embeddings[1].tensor_shape) == [(8192 // 200) ** 2, 2]
+
+
+def test_unit_projection_on_crop_equals_guided_backprop_on_image(rng):
+    saliency = pytest.importorskip("keras_insight.attribution").saliency
+    from keras_insight.core import neuron
+    from keras_insight.representation import unit_projections
+
+    model = small_cnn()
+    x = rng.uniform(size=(12, 16, 16, 3)).astype("float32")
+    res = max_activating_patches(model, x, "conv2", [2, 5], k=2)
+    proj = unit_projections(model, res, "conv2")
+    rf = res.field
+    for c, ch in enumerate(res.channels):
+        for s in range(2):
+            uy, ux = (int(v) for v in res.positions[c, s])
+            full = saliency(
+                model,
+                x[res.indices[c, s]][None],
+                targets=neuron("conv2", int(ch), uy, ux),
+                method="guided_backprop",
+                reduce=None,
+            )[0]
+            y0, y1, x0, x1 = rf.box(uy, ux, clip=False)
+            cy0, cy1, cx0, cx1 = max(y0, 0), min(y1, 16), max(x0, 0), min(x1, 16)
+            np.testing.assert_allclose(
+                proj[c, s, cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0],
+                full[cy0:cy1, cx0:cx1],
+                rtol=1e-5,
+                atol=1e-6,
+            )
+            outside = full.copy()
+            outside[cy0:cy1, cx0:cx1] = 0
+            assert np.abs(outside).max() == 0  # the projection lives inside the field

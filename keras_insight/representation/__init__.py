@@ -21,6 +21,7 @@ from keras_insight.representation.receptive import (
     ReceptiveField,
     max_activating_patches,
     receptive_field,
+    unit_projections,
 )
 
 __all__ = [
@@ -39,5 +40,6 @@ __all__ = [
     "receptive_field",
     "sprite_layout",
     "tsne",
+    "unit_projections",
     "write_projector",
 ]

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_insight.core.engine import compiled, get_forward
+from keras_insight.core.engine import compiled, get_forward, score_and_gradients
 from keras_insight.core.input_range import as_float32
 from keras_insight.core.introspection import (
     input_shape,
@@ -19,8 +19,15 @@ from keras_insight.core.introspection import (
     require_spatial,
     resolve_layer,
 )
+from keras_insight.core.targets import Target
 
-__all__ = ["PatchResult", "ReceptiveField", "max_activating_patches", "receptive_field"]
+__all__ = [
+    "PatchResult",
+    "ReceptiveField",
+    "max_activating_patches",
+    "receptive_field",
+    "unit_projections",
+]
 
 _CONV = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
 _POOL = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
@@ -290,3 +297,95 @@ def max_activating_patches(
         [[field.box(int(p[0]), int(p[1])) for p in row] for row in pos], np.int64
     ).reshape(nc, k, 4)
     return PatchResult(ch, vals, idx, pos, boxes, patches, field)
+
+
+class _UnitAt(Target):
+    """Per-sample unit of one layer: ``class_idx = (y * W + x) * C + c`` indexes the flat map."""
+
+    def __init__(self, layer: keras.layers.Layer) -> None:
+        self.layers = (layer,)
+
+    @property
+    def key(self) -> tuple:
+        return ("unit_at", id(self.layers[0]))
+
+    def score(self, logits, activations, class_idx):
+        a = tf.cast(activations[0], tf.float32)
+        flat = tf.reshape(a, [tf.shape(a)[0], -1])
+        return tf.gather(flat, class_idx, axis=1, batch_dims=1)
+
+
+def unit_projections(
+    model: keras.Model,
+    patches: PatchResult,
+    layer: str | int | keras.layers.Layer,
+    *,
+    method: str = "guided_backprop",
+    batch_size: int = 64,
+    jit_compile: bool | str = "auto",
+) -> np.ndarray:
+    """Project each recorded unit back to pixel space on its own patch.
+
+    ``d a_c(y, x) / d x`` through guided-backprop ReLUs (Springenberg et al. 2015) or
+    deconvnet ReLUs (Zeiler & Fergus 2014), computed on a blank image holding only the
+    stored crop: a unit and every unit it reads see only its receptive field, so this
+    equals the projection on the original image, cropped. Returns the signed gradient
+    crops ``(C, k, r_y, r_x, C_in)`` float32 (zero outside the image).
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_insight.testing import small_cnn
+        >>> m = small_cnn()
+        >>> r = max_activating_patches(m, np.random.rand(8, 16, 16, 3), "conv2", [0], k=2)
+        >>> unit_projections(m, r, "conv2").shape
+        (1, 2, 8, 8, 3)
+    """
+    from keras_insight.attribution.saliency import deconvnet_relu, guided_relu
+
+    relu = {"guided_backprop": guided_relu, "deconvnet": deconvnet_relu}.get(method)
+    if relu is None:
+        raise ValueError(f"method must be 'guided_backprop' or 'deconvnet', got {method!r}.")
+    lyr = resolve_layer(model, layer)
+    f = patches.field
+    nc, k, ry, rx, cin = patches.patches.shape
+    h, w = f.in_shape
+    n_ch = int(layer_output_shapes(model)[id(lyr)][-1])
+    canvases = np.zeros((nc * k, h, w, cin), np.float32)
+    boxes = []
+    for i, (c, s) in enumerate(np.ndindex(nc, k)):
+        uy, ux = (int(v) for v in patches.positions[c, s])
+        y0, y1, x0, x1 = f.box(uy, ux, clip=False)
+        cy0, cy1, cx0, cx1 = max(y0, 0), min(y1, h), max(x0, 0), min(x1, w)
+        canvases[i, cy0:cy1, cx0:cx1] = patches.patches[
+            c, s, cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0
+        ]
+        boxes.append((y0, cy0, cy1, x0, cx0, cx1))
+    pos = patches.positions.reshape(-1, 2)
+    chans = np.repeat(patches.channels, k)
+    unit_idx = ((pos[:, 0] * f.out_shape[1] + pos[:, 1]) * n_ch + chans).astype(np.int32)
+    target = _UnitAt(lyr)
+    fwd = get_forward(model, (lyr,), relu=relu)
+
+    def fn(xb, ib):
+        return score_and_gradients(fwd, target, xb, ib)["input_grads"]
+
+    ishape = tuple(canvases.shape[1:])
+    g = compiled(
+        model,
+        ("unit_projection", fwd.key, ishape),
+        fn,
+        [tf.TensorSpec((None, *ishape), tf.float32), tf.TensorSpec((None,), tf.int32)],
+        jit_compile,
+    )
+    grads = np.concatenate(
+        [
+            g(
+                tf.constant(canvases[s : s + batch_size]), tf.constant(unit_idx[s : s + batch_size])
+            ).numpy()
+            for s in range(0, len(canvases), batch_size)
+        ]
+    )
+    out = np.zeros((nc * k, ry, rx, cin), np.float32)
+    for i, (y0, cy0, cy1, x0, cx0, cx1) in enumerate(boxes):
+        out[i, cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0] = grads[i, cy0:cy1, cx0:cx1]
+    return out.reshape(nc, k, ry, rx, cin)

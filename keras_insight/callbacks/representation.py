@@ -1,0 +1,628 @@
+"""Callbacks for what the network represents: projector embeddings, PCA/t-SNE pictures and
+training dynamics, nearest neighbours, maximally activating patches, confusion matrices
+and linear probes. Each is thin: a fixed probe set, a pure function, the shared writer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from keras_insight._config import logger
+from keras_insight.callbacks.base import InsightCallback, stratified_indices, unpack_validation_data
+from keras_insight.core.engine import logits as _logits
+from keras_insight.core.features import features as _features
+from keras_insight.core.input_range import as_float32, resolve_input_range
+from keras_insight.core.introspection import (
+    default_feature_layer,
+    layer_output_shapes,
+    resolve_layer,
+)
+from keras_insight.representation import (
+    confusion_from_labels,
+    grid_layout,
+    group_accuracy,
+    linear_probe,
+    max_activating_patches,
+    nearest_neighbors,
+    pca,
+    per_class_accuracy,
+    procrustes_align,
+    tsne,
+    write_projector,
+)
+
+__all__ = [
+    "ConfusionMatrix",
+    "EmbeddingPlot",
+    "EmbeddingProjector",
+    "LinearProbe",
+    "MaxActivatingPatches",
+    "NearestNeighbors",
+]
+
+
+def _images_uint8(x: np.ndarray, input_range: tuple[float, float] | None) -> np.ndarray:
+    from keras_insight.render import to_uint8
+
+    lo, hi = input_range if input_range is not None else (float(x.min()), float(x.max()) or 1.0)
+    return to_uint8(x, lo, hi if hi > lo else lo + 1.0)
+
+
+def _class_name(c: int, names: Sequence[str] | None) -> str:
+    return str(names[c]) if names is not None and 0 <= c < len(names) else str(c)
+
+
+class _FeatureCallback(InsightCallback):
+    """Shared: resolve the feature layer once, say when a 4-D map is pooled."""
+
+    def __init__(
+        self,
+        validation_data=None,
+        log_dir="logs",
+        *,
+        layer=None,
+        pool="avg",
+        class_names=None,
+        **kw,
+    ):
+        super().__init__(validation_data, log_dir, **kw)
+        self.layer = layer
+        self.pool = pool
+        self.class_names = list(class_names) if class_names is not None else None
+        self._layer = None
+
+    def validate(self) -> None:
+        m = self.model
+        self._layer = (
+            default_feature_layer(m) if self.layer is None else resolve_layer(m, self.layer)
+        )
+        shape = layer_output_shapes(m).get(id(self._layer), ())
+        if len(shape) == 4:
+            logger.info(
+                "%s: layer %r has a 4-D output %s; its maps are %s-pooled to %d features.",
+                self.family,
+                self._layer.name,
+                shape,
+                self.pool,
+                shape[-1] if self.pool in ("avg", "max") else int(np.prod(shape[1:])),
+            )
+
+    def _features_and_pred(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        f = _features(self.model, x, self._layer, pool=self.pool)
+        pred = _logits(self.model, x).argmax(-1)
+        return f, pred
+
+
+class EmbeddingProjector(_FeatureCallback):
+    """TensorBoard Projector embeddings of the probe set's features, one tensor per epoch.
+
+    Writes ``<log_dir>/insight/projector_config.pbtxt`` with a new tensor
+    ``embedding_<layer>/epoch_<e>`` each logged epoch, metadata (label, predicted, correct)
+    and a thumbnail sprite, and advances a tiny checkpoint so an already open TensorBoard
+    shows the new epoch (Keras 3's own ``embeddings_freq`` export cannot be served).
+
+    Args:
+        validation_data: ``(x, y)`` arrays or a ``tf.data.Dataset``; labels are optional.
+        log_dir: run directory (shared with the other callbacks). Default "logs".
+        layer: feature layer (name, index or object). Default: the layer feeding the
+            classifier; 4-D maps are pooled (``pool``, default "avg").
+        sprite: write image thumbnails. Default True (skipped for non-image inputs).
+        thumb_size: sprite tile size in pixels. Default: image size, at most 64.
+        class_names: optional names shown instead of class ids.
+        num_samples: probe set size. Default 1024. Plus ``freq``, ``at_train_end``,
+            ``seed``, ``strict``, ``input_range`` as in every callback.
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_insight.testing import small_cnn
+        >>> x, y = np.random.rand(32, 16, 16, 3).astype("float32"), np.arange(32) % 4
+        >>> m = small_cnn(); m.compile("adam", "sparse_categorical_crossentropy")
+        >>> import tempfile; d = tempfile.mkdtemp()
+        >>> _ = m.fit(x, y, epochs=1, verbose=0, callbacks=[EmbeddingProjector((x, y), d)])
+    """
+
+    def __init__(
+        self,
+        validation_data=None,
+        log_dir="logs",
+        *,
+        layer=None,
+        pool="avg",
+        sprite: bool = True,
+        thumb_size: int | None = None,
+        class_names=None,
+        num_samples: int = 1024,
+        **kw,
+    ):
+        super().__init__(
+            validation_data,
+            log_dir,
+            layer=layer,
+            pool=pool,
+            class_names=class_names,
+            num_samples=num_samples,
+            **kw,
+        )
+        self.sprite = sprite
+        self.thumb_size = thumb_size
+        self.tensor_names: list[str] = []
+
+    def log(self, step: int) -> None:
+        if not self.writer.chief:
+            return
+        feats, pred = self._features_and_pred(self.probe_x)
+        names = self.class_names
+        meta: dict[str, Any] = {}
+        if self.probe_y is not None:
+            meta["label"] = [_class_name(int(c), names) for c in self.probe_y]
+        meta["predicted"] = [_class_name(int(c), names) for c in pred]
+        if self.probe_y is not None:
+            meta["correct"] = pred == self.probe_y
+        name = write_projector(
+            self.log_dir,
+            feats,
+            metadata=meta,
+            images=self.probe_x if self.sprite else None,
+            name=f"embedding_{self._layer.name}",
+            tag=f"epoch_{step:04d}",
+            thumb_size=self.thumb_size,
+            input_range=self.input_range,
+            seed=self.seed,
+        )
+        self.tensor_names.append(name)
+
+
+def _scatter(coords: np.ndarray, labels: np.ndarray | None, title: str, lims=None, names=None):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.2, 4.2), dpi=80)
+    ax = fig.add_subplot(111)
+    c = labels if labels is not None else np.zeros(len(coords))
+    ax.scatter(coords[:, 0], coords[:, 1], c=c, cmap="tab10", vmin=0, vmax=9, s=8)
+    if labels is not None:
+        for k in np.unique(labels)[:10]:
+            ax.scatter(
+                [],
+                [],
+                color=matplotlib.colormaps["tab10"](int(k) % 10),
+                label=_class_name(int(k), names),
+                s=8,
+            )
+        ax.legend(fontsize=6, loc="best", markerscale=1.5)
+    if lims is not None:
+        ax.set_xlim(*lims[0])
+        ax.set_ylim(*lims[1])
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(labelsize=6)
+    fig.tight_layout()
+    return fig
+
+
+class EmbeddingPlot(_FeatureCallback):
+    """PCA and t-SNE scatter plots of the probe features, a t-SNE thumbnail grid, and the
+    training dynamics (Procrustes-aligned PCA over epochs, axes fixed at the first epoch).
+
+    Tags: ``embedding/pca``, ``embedding/tsne``, ``embedding/tsne_grid``,
+    ``embedding/dynamics``, scalar ``embedding/pca_explained_variance``.
+
+    Args:
+        validation_data, log_dir, layer, pool, class_names: as :class:`EmbeddingProjector`.
+        use_tsne: draw the t-SNE scatter and grid (costs ~1 s per 500 points). Default True.
+        grid_size: side of the t-SNE thumbnail grid (grid_size^2 images). Default 12.
+        perplexity: t-SNE perplexity. Default 30.
+        num_samples: probe set size. Default 512.
+
+    Example:
+        >>> cb = EmbeddingPlot((x, y), "logs", freq=2)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        validation_data=None,
+        log_dir="logs",
+        *,
+        layer=None,
+        pool="avg",
+        use_tsne: bool = True,
+        grid_size: int = 12,
+        perplexity: float = 30.0,
+        class_names=None,
+        num_samples: int = 512,
+        **kw,
+    ):
+        super().__init__(
+            validation_data,
+            log_dir,
+            layer=layer,
+            pool=pool,
+            class_names=class_names,
+            num_samples=num_samples,
+            **kw,
+        )
+        self.use_tsne = use_tsne
+        self.grid_size = int(grid_size)
+        self.perplexity = perplexity
+        self.history: list[tuple[int, np.ndarray]] = []
+        self._lims = None
+
+    def on_train_begin(self, logs=None) -> None:
+        super().on_train_begin(logs)
+        self.history, self._lims = [], None
+
+    def log(self, step: int) -> None:
+        from keras_insight.render import grid
+
+        feats, pred = self._features_and_pred(self.probe_x)
+        labels = self.probe_y if self.probe_y is not None else pred
+        n_comp = min(2, *feats.shape)
+        coords, _, evr = pca(feats, n_components=n_comp)
+        if n_comp < 2:
+            coords = np.concatenate([coords, np.zeros_like(coords)], 1)
+        self.writer.scalar("embedding/pca_explained_variance", float(evr.sum()), step)
+        self.writer.figure(
+            "embedding/pca",
+            _scatter(coords, labels, f"PCA, epoch {step}", names=self.class_names),
+            step,
+        )
+
+        # dynamics: align to the previous epoch; axes fixed at the first logged epoch
+        aligned = coords if not self.history else procrustes_align(coords, self.history[-1][1])
+        self.history.append((step, aligned))
+        if self._lims is None:
+            lo, hi = aligned.min(0), aligned.max(0)
+            pad = 0.15 * np.maximum(hi - lo, 1e-6)
+            self._lims = ((lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1]))
+        fig = _scatter(
+            aligned, labels, f"aligned PCA, epoch {step}", lims=self._lims, names=self.class_names
+        )
+        if len(self.history) > 1:
+            ax = fig.axes[0]
+            traj = np.stack([c for _, c in self.history[-5:]], 1)  # (N, T, 2): the last epochs
+            for t in traj[:: max(1, len(traj) // 64)]:
+                ax.plot(t[:, 0], t[:, 1], color="0.6", lw=0.5, zorder=0)
+        self.writer.figure("embedding/dynamics", fig, step)
+
+        if self.use_tsne and len(feats) >= 8:
+            emb = tsne(feats, perplexity=self.perplexity, seed=self.seed)
+            self.writer.figure(
+                "embedding/tsne",
+                _scatter(emb, labels, f"t-SNE, epoch {step}", names=self.class_names),
+                step,
+            )
+            m = min(self.grid_size**2, len(emb))
+            side = int(np.ceil(np.sqrt(m)))
+            sel = np.random.default_rng(self.seed).choice(len(emb), m, replace=False)
+            cell = grid_layout(emb[sel], ncols=side)
+            imgs = _images_uint8(self.probe_x[sel], self.input_range)
+            tiles = np.full((side * side, *imgs.shape[1:]), 255, np.uint8)
+            tiles[cell] = imgs
+            self.writer.image("embedding/tsne_grid", grid(tiles, ncols=side, pad=0), step)
+
+
+class NearestNeighbors(_FeatureCallback):
+    """For each query image: its k nearest gallery images in feature space (left) beside the
+    k nearest in pixel space (right). Tag ``neighbors/<layer>``.
+
+    Pixel-space neighbours are computed once; feature neighbours every logged epoch, so the
+    row shows how learned similarity moves away from raw pixel similarity.
+
+    Args:
+        query: query images ``x`` or ``(x, y)`` (the probe set is drawn from it).
+        gallery: gallery ``x`` or ``(x, y)`` arrays.
+        log_dir: run directory. k: neighbours per side (default 5). num_samples: queries
+            (default 8). layer, pool, class_names: as :class:`EmbeddingProjector`.
+
+    Example:
+        >>> cb = NearestNeighbors((x_val, y_val), (x_train[:2000], y_train[:2000]), "logs")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, query=None, gallery=None, log_dir="logs", *, k: int = 5, num_samples: int = 8, **kw
+    ):
+        super().__init__(query, log_dir, num_samples=num_samples, **kw)
+        if gallery is None:
+            raise ValueError(
+                "NearestNeighbors needs a gallery: pass gallery=(x, y) arrays to search in."
+            )
+        gx, gy, _ = unpack_validation_data(gallery, limit=None)
+        self.gallery_x = as_float32(gx, name="gallery images")
+        self.gallery_y = gy
+        if k < 1 or k > len(self.gallery_x):
+            raise ValueError(
+                f"k={k} neighbours need a gallery of at least k images; it has {len(self.gallery_x)}."
+            )
+        self.k = int(k)
+        self._pixel_idx = None
+
+    def validate(self) -> None:
+        super().validate()
+        self._pixel_idx, _ = nearest_neighbors(self.probe_x, self.gallery_x, k=self.k)
+
+    def log(self, step: int) -> None:
+        from keras_insight.render import grid
+
+        q_feat = _features(self.model, self.probe_x, self._layer, pool=self.pool)
+        g_feat = _features(self.model, self.gallery_x, self._layer, pool=self.pool)
+        feat_idx, _ = nearest_neighbors(q_feat, g_feat, k=self.k)
+        q_img = _images_uint8(self.probe_x, self.input_range)
+        g_img = _images_uint8(self.gallery_x, self.input_range)
+        tiles, labels = [], []
+        gname = (
+            (lambda j: _class_name(int(self.gallery_y[j]), self.class_names))
+            if self.gallery_y is not None
+            else (lambda j: "")
+        )
+        for i in range(len(self.probe_x)):
+            tiles.append(q_img[i])
+            labels.append("q " + self.label_text(i, names=self.class_names))
+            for j in feat_idx[i]:
+                tiles.append(g_img[j])
+                labels.append("f " + gname(j))
+            for j in self._pixel_idx[i]:
+                tiles.append(g_img[j])
+                labels.append("px " + gname(j))
+        picture = grid(np.stack(tiles), ncols=1 + 2 * self.k, labels=labels)
+        self.writer.image(f"neighbors/{self._layer.name}", picture, step)
+
+
+class MaxActivatingPatches(InsightCallback):
+    """Per chosen channel of ``layer``, the top-k receptive-field patches over a data set,
+    one row per channel, beside their guided-backprop projections. Tag
+    ``patches/<layer>`` (and ``patches/<layer>/guided_backprop``).
+
+    Streams ``data`` (array or ``tf.data.Dataset``) with bounded memory. Expensive: by
+    default every 5 epochs and at the end of training.
+
+    Args:
+        data: images ``x``, ``(x, ...)``, or a ``tf.data.Dataset`` of batches to search.
+        layer: a layer with a 4-D output.
+        channels: channel ids; default the first ``max_channels``.
+        log_dir: run directory. k: patches per channel (default 9). max_channels: 16.
+        guided: add the guided-backprop projection (needs ``keras_insight.attribution``).
+        batch_size: streaming batch size (default 256). freq: default 5.
+
+    Example:
+        >>> cb = MaxActivatingPatches(x_train, "conv2", [0, 1, 2], "logs", freq=5)  # doctest: +SKIP
+    """
+
+    requires_data = False
+
+    def __init__(
+        self,
+        data=None,
+        layer=None,
+        channels: Sequence[int] | None = None,
+        log_dir="logs",
+        *,
+        k: int = 9,
+        max_channels: int = 16,
+        guided: bool = True,
+        batch_size: int = 256,
+        freq: int = 5,
+        **kw,
+    ):
+        super().__init__(None, log_dir, freq=freq, **kw)
+        if data is None or layer is None:
+            raise ValueError(
+                "MaxActivatingPatches needs data to search and a layer with a 4-D output."
+            )
+        self.data = data
+        self.layer = layer
+        self.channels = None if channels is None else [int(c) for c in channels]
+        self.k, self.max_channels, self.guided, self.batch_size = (
+            int(k),
+            int(max_channels),
+            guided,
+            int(batch_size),
+        )
+        self.result = None
+
+    def validate(self) -> None:
+        from keras_insight.core.introspection import require_spatial
+
+        self._layer = resolve_layer(self.model, self.layer)
+        require_spatial(self.model, self._layer)
+        n_ch = int(layer_output_shapes(self.model)[id(self._layer)][-1])
+        if self.channels is None:
+            self.channels = list(range(min(n_ch, self.max_channels)))
+        bad = [c for c in self.channels if not 0 <= c < n_ch]
+        if bad:
+            raise ValueError(
+                f"channels {bad} out of range for layer {self._layer.name!r} with {n_ch} channels."
+            )
+        if self.input_range is None:
+            first = (
+                self.data[: min(len(self.data), 1024)]
+                if hasattr(self.data, "__len__") and hasattr(self.data, "shape")
+                else None
+            )
+            self.input_range = (
+                resolve_input_range(None, first, what=self.family) if first is not None else None
+            )
+
+    def log(self, step: int) -> None:
+        from keras_insight.render import grid, normalize_symmetric
+
+        res = max_activating_patches(
+            self.model, self.data, self._layer, self.channels, k=self.k, batch_size=self.batch_size
+        )
+        self.result = res
+        nc, k = res.values.shape
+        patches = res.patches.reshape(nc * k, *res.patches.shape[2:])
+        if self.input_range is None:
+            self.input_range = (float(patches.min()), float(patches.max()))
+        labels = [f"c{c} {v:.2g}" for c, row in zip(res.channels, res.values) for v in row]
+        self.writer.image(
+            f"patches/{self._layer.name}",
+            grid(_images_uint8(patches, self.input_range), ncols=k, labels=labels),
+            step,
+        )
+        if self.guided:
+            try:
+                from keras_insight.representation.receptive import unit_projections
+
+                proj = unit_projections(self.model, res, self._layer)
+            except ImportError:
+                logger.info(
+                    "MaxActivatingPatches: keras_insight.attribution unavailable; no guided backprop."
+                )
+                self.guided = False
+                return
+            proj = proj.reshape(nc * k, *proj.shape[2:])
+            self.writer.image(
+                f"patches/{self._layer.name}/guided_backprop",
+                grid(normalize_symmetric(proj, per_image=True), ncols=k),
+                step,
+            )
+
+
+class ConfusionMatrix(InsightCallback):
+    """The confusion matrix as an image, accuracy and per-class accuracy as scalars, and
+    per-group accuracy when group labels are given (a model right on average can fail one
+    population: the geographic-bias lesson).
+
+    Tags: ``confusion/matrix``, ``confusion/accuracy``, ``confusion/acc_class_<c>``,
+    ``confusion/acc_group_<g>``, ``confusion/worst_group_acc``.
+
+    Args:
+        validation_data: ``(x, y)`` or ``(x, y, groups)`` arrays or a dataset; labels needed.
+        log_dir: run directory.
+        groups: group labels aligned with ``validation_data``'s samples, or an int ``i`` to
+            use the i-th extra array of the tuple (``0`` for ``(x, y, groups)``). Default None.
+        class_names: optional names. num_samples: default 4096 (all of a small set).
+
+    Example:
+        >>> cb = ConfusionMatrix((x_val, y_val, region), "logs", groups=0)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        validation_data=None,
+        log_dir="logs",
+        *,
+        groups=None,
+        class_names=None,
+        num_samples: int = 4096,
+        **kw,
+    ):
+        super().__init__(validation_data, log_dir, num_samples=num_samples, **kw)
+        self.groups = groups
+        self.class_names = list(class_names) if class_names is not None else None
+        self._groups = None
+        self.matrix: np.ndarray | None = None
+
+    def validate(self) -> None:
+        if self.probe_y is None:
+            raise ValueError("ConfusionMatrix needs labels: pass validation_data=(x, y).")
+        g = self.groups
+        if g is None:
+            self._groups = None
+        elif isinstance(g, (int, np.integer)) and not isinstance(g, bool):
+            if g >= len(self.probe_extra):
+                raise ValueError(
+                    f"groups={g} but validation_data has {len(self.probe_extra)} extra arrays after (x, y)."
+                )
+            self._groups = np.asarray(self.probe_extra[g]).reshape(len(self.probe_x), -1)[:, 0]
+        else:
+            x, y, _ = unpack_validation_data(self.validation_data)
+            g = np.asarray(g).reshape(-1)
+            if len(g) != len(x):
+                raise ValueError(f"groups has {len(g)} entries for {len(x)} validation samples.")
+            self._groups = g[stratified_indices(y, len(x), self.num_samples, self.seed)]
+
+    def log(self, step: int) -> None:
+        pred = _logits(self.model, self.probe_x).argmax(-1)
+        k = max(
+            int(pred.max()) + 1,
+            int(self.probe_y.max()) + 1,
+            _logits(self.model, self.probe_x[:1]).shape[-1],
+        )
+        cm = confusion_from_labels(self.probe_y, pred, k)
+        self.matrix = cm
+        acc, counts = per_class_accuracy(cm)
+        self.writer.scalar("confusion/accuracy", float(np.trace(cm) / cm.sum()), step)
+        for c in np.flatnonzero(counts):
+            self.writer.scalar(f"confusion/acc_class_{c}", float(acc[c]), step)
+        if self._groups is not None:
+            by_group = group_accuracy(self.probe_y, pred, self._groups)
+            for gname, a in by_group.items():
+                self.writer.scalar(f"confusion/acc_group_{gname}", a, step)
+            self.writer.scalar("confusion/worst_group_acc", min(by_group.values()), step)
+        self.writer.figure("confusion/matrix", self._figure(cm, step), step)
+
+    def _figure(self, cm: np.ndarray, step: int):
+        from matplotlib.figure import Figure
+
+        k = len(cm)
+        fig = Figure(figsize=(2 + 0.35 * k, 1.6 + 0.35 * k), dpi=80)
+        ax = fig.add_subplot(111)
+        rows = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+        ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
+        if k <= 20:
+            for i in range(k):
+                for j in range(k):
+                    ax.text(
+                        j,
+                        i,
+                        str(cm[i, j]),
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="white" if rows[i, j] > 0.5 else "black",
+                    )
+        ticks = [_class_name(i, self.class_names) for i in range(k)]
+        ax.set_xticks(range(k), ticks, fontsize=6, rotation=90)
+        ax.set_yticks(range(k), ticks, fontsize=6)
+        ax.set_xlabel("predicted", fontsize=7)
+        ax.set_ylabel("true", fontsize=7)
+        ax.set_title(f"confusion, epoch {step}", fontsize=8)
+        fig.tight_layout()
+        return fig
+
+
+class LinearProbe(InsightCallback):
+    """Held-out linear-probe accuracy of each layer's pooled features (logistic
+    regression): how linearly decodable, i.e. generic or task-specific, each layer is.
+    Scalars ``linear_probe/<layer>``.
+
+    Args:
+        validation_data: ``(x, y)``; the probe set is split 70/30 (seeded).
+        log_dir: run directory. layers: default every spatial layer plus the feature layer.
+        num_samples: default 1024. freq: default 5.
+
+    Example:
+        >>> cb = LinearProbe((x_val, y_val), "logs", layers=["conv1", "conv2"])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        validation_data=None,
+        log_dir="logs",
+        *,
+        layers=None,
+        num_samples: int = 1024,
+        freq: int = 5,
+        **kw,
+    ):
+        super().__init__(validation_data, log_dir, num_samples=num_samples, freq=freq, **kw)
+        self.layers = layers
+        self.accuracy: dict[str, float] = {}
+
+    def validate(self) -> None:
+        if self.probe_y is None:
+            raise ValueError("LinearProbe needs labels: pass validation_data=(x, y).")
+        if self.layers is not None:
+            for spec in self.layers:
+                resolve_layer(self.model, spec)
+
+    def log(self, step: int) -> None:
+        self.accuracy = linear_probe(
+            self.model, self.probe_x, self.probe_y, self.layers, seed=self.seed
+        )
+        for name, acc in self.accuracy.items():
+            self.writer.scalar(f"linear_probe/{name}", acc, step)

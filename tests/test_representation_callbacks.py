@@ -1,0 +1,106 @@
+"""Callbacks of the representation family, run inside a short model.fit."""
+
+import numpy as np
+import pytest
+from conftest import assert_unchanged, snapshot
+
+from keras_insight._config import iterations
+from keras_insight.callbacks.representation import (
+    ConfusionMatrix,
+    EmbeddingPlot,
+    EmbeddingProjector,
+    LinearProbe,
+    MaxActivatingPatches,
+    NearestNeighbors,
+)
+from keras_insight.representation import confusion_matrix, nearest_neighbors
+from keras_insight.tensorboard import read_events
+from keras_insight.testing import small_cnn
+
+
+@pytest.fixture
+def data(rng):
+    n = 48
+    y = np.arange(n) % 4
+    x = rng.uniform(0, 0.3, size=(n, 16, 16, 3)).astype("float32")
+    x[np.arange(n), :8, :8, y % 3] += 0.7 * (y < 3)[:, None, None]
+    return x, y
+
+
+def _fit(model, x, y, callbacks, epochs=2):
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=epochs, batch_size=16, verbose=0, callbacks=callbacks)
+
+
+def test_embedding_and_confusion_callbacks(tmp_path, data):
+    x, y = data
+    model = small_cnn()
+    groups = np.where(np.arange(len(x)) < 24, "a", "b")
+    cbs = [
+        EmbeddingProjector((x, y), tmp_path, num_samples=32, strict=True, class_names=list("ABCD")),
+        EmbeddingPlot((x, y), tmp_path, num_samples=32, grid_size=4, perplexity=5, strict=True),
+        ConfusionMatrix((x, y, groups), tmp_path, groups=0, strict=True),
+        LinearProbe((x, y), tmp_path, layers=["conv1", "conv2"], freq=1, strict=True),
+        NearestNeighbors((x, y), (x, y), tmp_path, k=3, num_samples=4, strict=True),
+    ]
+    _fit(model, x, y, cbs, epochs=iterations(2, 2))
+    assert all(not cb.failures for cb in cbs)
+    ev = read_events(tmp_path / "insight")
+    for tag in (
+        "embedding/pca",
+        "embedding/dynamics",
+        "embedding/tsne",
+        "embedding/tsne_grid",
+        "confusion/matrix",
+        "neighbors/gap",
+        "linear_probe/conv1",
+    ):
+        assert [s for s, _ in ev[tag]] == [0, 1], tag
+    assert cbs[0].tensor_names == ["embedding_gap/epoch_0000", "embedding_gap/epoch_0001"]
+    # the logged matrix is the one of the final model on the probe set; accuracy scalar agrees
+    cm = confusion_matrix(model, x, y)
+    np.testing.assert_array_equal(cbs[2].matrix, cm)
+    assert ev["confusion/accuracy"][-1][1] == pytest.approx(np.trace(cm) / cm.sum(), abs=1e-6)
+    pred = model.predict(x, verbose=0).argmax(-1)
+    for g in "ab":
+        m = groups == g
+        assert ev[f"confusion/acc_group_{g}"][-1][1] == pytest.approx(
+            (pred[m] == y[m]).mean(), abs=1e-6
+        )
+    # pixel neighbours of a query taken from the gallery start with itself
+    assert (cbs[4]._pixel_idx[:, 0] == nearest_neighbors(cbs[4].probe_x, x, k=1)[0][:, 0]).all()
+
+
+def test_max_activating_patches_callback(tmp_path, data):
+    x, y = data
+    model = small_cnn()
+    cb = MaxActivatingPatches(x, "conv2", [0, 1, 2], tmp_path, k=3, freq=1, strict=True)
+    _fit(model, x, y, [cb], epochs=1)
+    before = snapshot(model, x)
+    ev = read_events(tmp_path / "insight")
+    assert "patches/conv2" in ev
+    assert cb.result.values.shape == (3, 3)
+    assert np.all(np.diff(cb.result.values, axis=1) <= 0)
+    assert_unchanged(model, x, before)
+
+
+def test_bad_input(tmp_path, data):
+    x, y = data
+    model = small_cnn()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="Valid names"):
+        model.fit(
+            x,
+            y,
+            epochs=1,
+            verbose=0,
+            callbacks=[EmbeddingProjector((x, y), tmp_path, layer="nope")],
+        )
+    with pytest.raises(ValueError, match="4-D"):
+        model.fit(
+            x, y, epochs=1, verbose=0, callbacks=[MaxActivatingPatches(x, "gap", None, tmp_path)]
+        )
+    with pytest.raises(ValueError, match="labels"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[ConfusionMatrix(x, tmp_path)])
+    with pytest.raises(ValueError, match="gallery"):
+        NearestNeighbors((x, y), (x[:2], y[:2]), tmp_path, k=5)
