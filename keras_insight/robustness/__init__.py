@@ -11,6 +11,7 @@ from keras_insight.robustness.corruptions import (
     invariance_report,
 )
 from keras_insight.robustness.curve import RobustnessReport, robustness_curve
+from keras_insight.robustness.shape_bias import ShapeBiasReport, cue_conflict, shape_bias
 
 __all__ = [
     "SEVERITY_MAGNITUDES",
@@ -18,10 +19,13 @@ __all__ = [
     "AttackLoss",
     "InvarianceReport",
     "RobustnessReport",
+    "ShapeBiasReport",
     "corrupt",
     "corruption_magnitude",
+    "cue_conflict",
     "fgsm",
     "invariance_report",
     "pgd",
     "robustness_curve",
+    "shape_bias",
 ]
