@@ -1,0 +1,100 @@
+"""Quality of class synthesis on Fashion-MNIST (and `shapes`): run alone, prints a report and
+saves docs/images/synthesis_*.png.
+
+Measured: the model assigns >= 9/10 synthesised class images to their class (128 steps);
+a second CNN trained independently >= 6/10 (adversarial noise would not transfer); the
+high-frequency energy of the synthesised images is within 2x that of real images.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_insight import datasets  # noqa: E402
+from keras_insight.core import logits  # noqa: E402
+from keras_insight.synthesis import class_logit, maximize  # noqa: E402
+
+
+def fashion_cnn(seed: int, width: int = 32) -> keras.Model:
+    """Conv-pool-conv-pool-Flatten-Dense: ~83% test accuracy after 2 epochs on 12k images."""
+    keras.utils.set_random_seed(seed)
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            L.Conv2D(width, 3, padding="same", activation="relu", name="conv1"),
+            L.MaxPooling2D(2),
+            L.Conv2D(2 * width, 3, padding="same", activation="relu", name="conv2"),
+            L.MaxPooling2D(2),
+            L.Flatten(),
+            L.Dense(10, activation="softmax", name="logits"),
+        ]
+    )
+
+
+def train(seed: int, n: int = 12000, epochs: int = 2, width: int = 32):
+    (x, y), (xt, yt) = datasets.fashion_mnist()
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(x), n, replace=False)
+    m = fashion_cnn(seed, width)
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    m.fit(x[idx], y[idx], epochs=epochs, batch_size=128, verbose=0)
+    acc = m.evaluate(xt[:2000], yt[:2000], verbose=0)[1]
+    return m, acc, xt
+
+
+def high_frequency_energy(x: np.ndarray) -> float:
+    """Mean squared difference of neighbouring pixels over the image variance (per image mean)."""
+    x = x.astype(np.float64)
+    d = np.square(np.diff(x, axis=1)).mean(axis=(1, 2, 3)) + np.square(np.diff(x, axis=2)).mean(
+        axis=(1, 2, 3)
+    )
+    return float(np.mean(d / (x.var(axis=(1, 2, 3)) + 1e-12)))
+
+
+def quality(steps: int = 128, n_train: int = 12000, epochs: int = 2, save: bool = True) -> dict:
+    t0 = time.perf_counter()
+    a, acc_a, xt = train(0, n_train, epochs)
+    b, acc_b, _ = train(1, n_train, epochs, width=24)
+    t_train = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    imgs = maximize(a, [class_logit(c) for c in range(10)], steps=steps, input_range=(0, 1), seed=0)
+    t_syn = time.perf_counter() - t0
+    self_ok = int((logits(a, imgs).argmax(-1) == np.arange(10)).sum())
+    other_ok = int((logits(b, imgs).argmax(-1) == np.arange(10)).sum())
+    hf_ratio = high_frequency_energy(imgs) / high_frequency_energy(xt[:500])
+    if save:
+        from PIL import Image
+
+        from keras_insight.render import grid, to_uint8
+
+        names = datasets.class_names("fashion_mnist")
+        pic = grid(to_uint8(imgs), ncols=5, labels=names, scale=4)
+        Image.fromarray(pic.squeeze()).save(os.path.join(_docs(), "synthesis_fashion_classes.png"))
+    return {
+        "acc_a": acc_a,
+        "acc_b": acc_b,
+        "self": self_ok,
+        "transfer": other_ok,
+        "hf_ratio": hf_ratio,
+        "train_s": t_train,
+        "synth_s": t_syn,
+    }
+
+
+def _docs() -> str:
+    d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "images")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+if __name__ == "__main__":
+    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 128
+    print(quality(steps))
