@@ -11,10 +11,10 @@ import tensorflow as tf
 from keras_insight.attribution._common import (
     baseline_array,
     prepare_images,
-    resolved_targets,
     warn_degenerate,
 )
-from keras_insight.core.engine import DEFAULT_BATCH_SIZE, compiled, get_forward
+from keras_insight.core.engine import DEFAULT_BATCH_SIZE, compiled, forward_outputs, get_forward
+from keras_insight.core.targets import ClassTarget, check_class_range, resolve_targets
 
 
 def _starts(size: int, patch: int, stride: int) -> list[int]:
@@ -79,25 +79,30 @@ def occlusion(
     if x.shape[0] == 0:
         return np.zeros(x.shape[:3], np.float32)
     base = baseline_array(baseline, x)
-    target, idx = resolved_targets(model, x, targets, output=output, batch_size=batch_size)
+    target, idx = resolve_targets(targets, x.shape[0])
     masks = patch_masks(x.shape[1], x.shape[2], patch, stride)
     n, p = x.shape[0], masks.shape[0]
     fwd = get_forward(model, tuple(target.layers), output=output)
     probability = score == "probability"
 
     def fn(xb, bb, mb, ib):
-        # (b, H, W, C) x (q, H, W) -> (b*q) occluded copies built inside the graph
-        m = mb[None, :, :, :, None]
+        # copy 0 of every image is the clean input (empty mask): (b, H, W, C) x (q, H, W)
+        # -> b*(q+1) copies built inside the graph and scored in one forward pass
+        m = tf.concat([tf.zeros_like(mb[:1]), mb], 0)[None, :, :, :, None]
+        q1 = tf.shape(m)[1]
         occl = xb[:, None] * (1.0 - m) + bb[:, None] * m
         occl = tf.reshape(occl, tf.concat([[-1], tf.shape(xb)[1:]], 0))
-        rep = tf.repeat(ib, tf.shape(mb)[0])
         acts, logits = fwd(occl)
         logits = tf.cast(logits, tf.float32)
+        clean_logits = tf.reshape(logits, [tf.shape(xb)[0], q1, -1])[:, 0]
+        ib = tf.where(ib < 0, tf.argmax(clean_logits, -1, output_type=tf.int32), ib)
+        rep = tf.repeat(ib, q1)
         if probability:
             s = tf.gather(tf.nn.softmax(logits, -1), rep, axis=-1, batch_dims=1)
         else:
             s = tf.cast(target.score(logits, acts, rep), tf.float32)
-        return tf.reshape(s, [tf.shape(xb)[0], tf.shape(mb)[0]])
+        s = tf.reshape(s, [tf.shape(xb)[0], q1])
+        return s[:, 0], s[:, 1:]
 
     sig = [
         tf.TensorSpec((None,) + x.shape[1:], tf.float32),
@@ -106,19 +111,19 @@ def occlusion(
         tf.TensorSpec((None,), tf.int32),
     ]
     f = compiled(model, ("occlusion", fwd.key, target.key, probability, x.shape[1:]), fn, sig)
-    from keras_insight.attribution._common import batched_scores
-
-    clean = batched_scores(
-        model, x, target, idx, output=output, probability=probability, batch_size=batch_size
-    )
+    if isinstance(target, ClassTarget) and (idx >= 0).any():
+        check_class_range(idx, forward_outputs(model, x[:1], output=output)[1].shape[-1])
     bs = batch_size or DEFAULT_BATCH_SIZE
     q = min(p, bs)  # patches per call
-    b = max(1, bs // q)  # images per call
+    b = max(1, bs // (q + 1))  # images per call
     occluded = np.empty((n, p), np.float32)
+    clean = np.empty((n,), np.float32)
     for s in range(0, n, b):
         xb, bb, ib = (tf.constant(a[s : s + b]) for a in (x, base, idx))
         for t in range(0, p, q):
-            occluded[s : s + b, t : t + q] = f(xb, bb, tf.constant(masks[t : t + q]), ib).numpy()
+            c, o = f(xb, bb, tf.constant(masks[t : t + q]), ib)
+            occluded[s : s + b, t : t + q] = o.numpy()
+            clean[s : s + b] = c.numpy()
     drops = clean[:, None] - occluded  # (N, P)
     coverage = masks.sum(axis=0)
     maps = np.tensordot(drops, masks, axes=([1], [0])) / np.maximum(coverage, 1.0)

@@ -158,8 +158,8 @@ def saliency(
         raise TypeError(f"saliency() got unexpected options {sorted(kw)}.")
     if base not in ("vanilla", "gradient_x_input", "guided_backprop", "deconvnet"):
         raise ValueError(f"SmoothGrad base must be a gradient method, got {base!r}.")
-    target, idx = resolved_targets(model, x, targets, output=output, batch_size=batch_size)
     if method in ("smoothgrad", "smoothgrad_sq", "vargrad"):
+        target, idx = resolved_targets(model, x, targets, output=output, batch_size=batch_size)
         g = _smooth(
             model,
             x,
@@ -174,9 +174,11 @@ def saliency(
             base=base,
         )
     else:
-        g = _grads(
-            model, x, target, idx, output=output, batch_size=batch_size, relu=_RELU_OF.get(method)
-        )
+        # the engine resolves "predicted" at x itself: one compiled call
+        relu = _RELU_OF.get(method)
+        g = gradients(
+            model, x, targets, output=output, batch_size=batch_size, relu=relu
+        ).input_grads
         if method == "gradient_x_input":
             g = g * x
     maps = reduce_channels(g, reduce)
