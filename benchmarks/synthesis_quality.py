@@ -95,6 +95,31 @@ def _docs() -> str:
     return d
 
 
+def doc_pictures() -> None:
+    """Feature inversion (conv1, conv2) and channel images of conv2 for docs/images."""
+    from PIL import Image
+
+    from keras_insight.render import grid, to_uint8
+    from keras_insight.synthesis import channel, invert
+
+    m, _, xt = train(0)
+    x0 = xt[:4]
+    cols = [x0] + [
+        invert(m, x0, layer, steps=256, input_range=(0, 1))[0] for layer in ("conv1", "conv2")
+    ]
+    tiles = np.stack(cols, 1).reshape(-1, 28, 28, 1)
+    labels = ["input", "conv1", "conv2"] * 4
+    Image.fromarray(grid(to_uint8(tiles), ncols=3, labels=labels, scale=3).squeeze()).save(
+        os.path.join(_docs(), "synthesis_inversion.png")
+    )
+    imgs = maximize(m, [channel("conv2", k) for k in range(16)], steps=128, input_range=(0, 1))
+    Image.fromarray(grid(to_uint8(imgs), ncols=8, scale=3).squeeze()).save(
+        os.path.join(_docs(), "synthesis_filters_conv2.png")
+    )
+
+
 if __name__ == "__main__":
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 128
     print(quality(steps))
+    if "--pictures" in sys.argv:
+        doc_pictures()
