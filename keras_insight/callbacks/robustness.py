@@ -63,7 +63,7 @@ class AdversarialRobustness(InsightCallback):
 
     Example:
         >>> import keras, numpy as np
-        >>> from keras_insight.callbacks import AdversarialRobustness
+        >>> from keras_insight.callbacks.robustness import AdversarialRobustness
         >>> x, y = np.random.rand(16, 8, 8, 1).astype("float32"), np.arange(16) % 2
         >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
         ...                       keras.layers.Dense(2, activation="softmax")])
@@ -171,7 +171,7 @@ class Invariance(InsightCallback):
 
     Example:
         >>> import keras, numpy as np
-        >>> from keras_insight.callbacks import Invariance
+        >>> from keras_insight.callbacks.robustness import Invariance
         >>> x, y = np.random.rand(16, 8, 8, 1).astype("float32"), np.arange(16) % 2
         >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(name="f"),
         ...                       keras.layers.Dense(2, activation="softmax")])
@@ -243,7 +243,7 @@ class ShapeBias(InsightCallback):
 
     Example:
         >>> import keras
-        >>> from keras_insight.callbacks import ShapeBias
+        >>> from keras_insight.callbacks.robustness import ShapeBias
         >>> from keras_insight.datasets import shapes
         >>> x, y, masks = shapes(24, size=16, spurious=1.0)
         >>> m = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Flatten(),
