@@ -334,3 +334,18 @@ def test_probability_output_warns(data, caplog):
     finally:
         logger.propagate = False
     assert "probabilities" in caplog.text
+
+
+def test_targeted_attack_moves_towards_the_target(data):
+    m = cnn()
+    pred = np.asarray(m(data)).argmax(-1)
+    target = (pred + 1) % 4
+    hit = []
+    for eps in (0.02, 0.3):
+        for loss in ("cross_entropy", "margin"):
+            xa = pgd(
+                m, data, target, eps=eps, steps=10, targeted=True, loss=loss, input_range=(0, 1)
+            )
+            hit.append((np.asarray(m(xa)).argmax(-1) == target).mean())
+    assert max(hit[2:]) >= 0.9  # a large budget reaches the target class
+    assert min(hit[2:]) >= max(hit[:2])
