@@ -355,3 +355,23 @@ def test_bad_inputs_raise_clear_errors(cnn):
         class_logit(0) * class_logit(1)
     with pytest.raises(ValueError, match="blur_every needs param='pixels'"):
         maximize(cnn, class_logit(0), steps=1, regularizers=[blur_every(2)], input_range=RNG)
+
+
+def test_style_transfer_lowers_style_loss_and_keeps_content(cnn):
+    from keras_insight.synthesis import style_transfer
+
+    content, style = _x(1, seed=1), _x(1, seed=2)
+    out = style_transfer(
+        cnn,
+        content,
+        style,
+        content_layer="conv2",
+        style_layers=["conv1"],
+        steps=iterations(64, 32),
+        input_range=RNG,
+    )
+    assert (
+        texture_loss(cnn, out, style, ["conv1"], input_range=RNG)[0]
+        < texture_loss(cnn, content, style, ["conv1"], input_range=RNG)[0]
+    )
+    assert out.min() >= 0 and out.max() <= 1
