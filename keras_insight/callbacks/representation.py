@@ -288,7 +288,7 @@ class EmbeddingPlot(_FeatureCallback):
         self.writer.figure("embedding/dynamics", fig, step)
 
         if self.use_tsne and len(feats) >= 8:
-            emb = tsne(feats, perplexity=self.perplexity, seed=self.seed)
+            emb = tsne(feats, perplexity=self.perplexity, seed=self.seed, max_iter=500)
             self.writer.figure(
                 "embedding/tsne",
                 _scatter(emb, labels, f"t-SNE, epoch {step}", names=self.class_names),
