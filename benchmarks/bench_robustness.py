@@ -101,7 +101,10 @@ clf = TensorFlowV2Classifier(m, nb_classes=10, input_shape=(32, 32, 3), clip_val
 atk = ProjectedGradientDescent(clf, norm=np.inf, eps={EPS}, eps_step={2.5 * EPS / STEPS}, max_iter={STEPS},
     num_random_init=0, batch_size=256, verbose=False)
 atk.generate(d["x"][:8], y=d["y"][:8])
-t = time.perf_counter(); xa = atk.generate(d["x"], y=d["y"]); s = time.perf_counter() - t
+ts = []
+for _ in range(2):
+    t = time.perf_counter(); xa = atk.generate(d["x"], y=d["y"]); ts.append(time.perf_counter() - t)
+s = min(ts)
 np.save("{d}/art.npy", xa); print(json.dumps({{"s": s}}))
 """
         out = subprocess.run([str(py), "-c", script], capture_output=True, text=True, timeout=600)
@@ -127,7 +130,7 @@ np.save("{d}/art.npy", xa); print(json.dumps({{"s": s}}))
             art_s,
             "s",
             "",
-            "same settings, no random start",
+            "min of 2 runs; same settings, no random start",
         ),
         row("speed-up vs ART", art_s / ours_s, "x", ">= 2", ""),
         row("pixels identical to ART (|diff| <= 1e-6)", same, "fraction", ">= 0.999", ""),
