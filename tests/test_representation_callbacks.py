@@ -104,3 +104,16 @@ def test_bad_input(tmp_path, data):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[ConfusionMatrix(x, tmp_path)])
     with pytest.raises(ValueError, match="gallery"):
         NearestNeighbors((x, y), (x[:2], y[:2]), tmp_path, k=5)
+
+
+def test_projector_without_labels_has_single_unheaded_column(tmp_path, data):
+    x, y = data
+    model = small_cnn()
+    cb = EmbeddingProjector(x, tmp_path, num_samples=8, sprite=False, strict=True)
+    _fit(model, x, y, [cb], epochs=1)
+    files = sorted((tmp_path / "insight").glob("*_metadata.tsv"))
+    assert len(files) == 1
+    rows = files[0].read_text().splitlines()
+    pred = model.predict(cb.probe_x, verbose=0).argmax(-1)
+    assert rows == [str(p) for p in pred]
+    assert not list((tmp_path / "insight").glob("*.png"))

@@ -536,12 +536,9 @@ class ConfusionMatrix(InsightCallback):
             self._groups = g[stratified_indices(y, len(x), self.num_samples, self.seed)]
 
     def log(self, step: int) -> None:
-        pred = _logits(self.model, self.probe_x).argmax(-1)
-        k = max(
-            int(pred.max()) + 1,
-            int(self.probe_y.max()) + 1,
-            _logits(self.model, self.probe_x[:1]).shape[-1],
-        )
+        lg = _logits(self.model, self.probe_x)
+        pred = lg.argmax(-1)
+        k = max(lg.shape[-1], int(self.probe_y.max()) + 1)
         cm = confusion_from_labels(self.probe_y, pred, k)
         self.matrix = cm
         acc, counts = per_class_accuracy(cm)
