@@ -74,8 +74,17 @@ def test_embedding_and_confusion_callbacks(tmp_path, data):
 def test_max_activating_patches_callback(tmp_path, data):
     x, y = data
     model = small_cnn()
+    from keras_insight.core.engine import TRACE_COUNTS
+
     cb = MaxActivatingPatches(x, "conv2", [0, 1, 2], tmp_path, k=3, freq=1, strict=True)
-    _fit(model, x, y, [cb], epochs=1)
+    old = dict(TRACE_COUNTS)
+    _fit(model, x, y, [cb], epochs=2)
+    traced = {
+        k: v - old.get(k, 0)
+        for k, v in TRACE_COUNTS.items()
+        if k[0] in ("max_patches", "unit_projection") and v != old.get(k, 0)
+    }
+    assert len(traced) == 2 and set(traced.values()) == {1}  # traced once, reused every epoch
     before = snapshot(model, x)
     ev = read_events(tmp_path / "insight")
     assert "patches/conv2" in ev
