@@ -2,10 +2,29 @@
 
 Keras 3 callbacks and TensorBoard writers (filters, activations, embeddings, Grad-CAM,
 saliency, occlusion, class synthesis, robustness) built on plain, batch-first functions.
+Callbacks live in :mod:`keras_insight.callbacks`; the method families in
+``attribution``, ``representation``, ``synthesis``, ``robustness``, ``metrics``,
+``inspection``; pictures in ``render``; TensorBoard plumbing in ``tensorboard``.
+
+Example:
+    >>> import keras_insight as ki
+    >>> callable(ki.grad_cam) and callable(ki.pgd) and callable(ki.maximize)
+    True
 """
 
 __version__ = "0.1.0"
 
+from keras_insight import callbacks, datasets, render  # noqa: E402
+from keras_insight.attribution import (  # noqa: E402
+    cam,
+    grad_cam,
+    grad_cam_plus_plus,
+    guided_grad_cam,
+    integrated_gradients,
+    occlusion,
+    saliency,
+    score_cam,
+)
 from keras_insight.core import (  # noqa: E402
     channel,
     default_feature_layer,
@@ -18,17 +37,104 @@ from keras_insight.core import (  # noqa: E402
     resolve_layer,
     spatial_layers,
 )
+from keras_insight.inspection import (  # noqa: E402
+    activation_maps,
+    dead_channel_fraction,
+    filter_tiles,
+    high_frequency_ratio,
+    model_summary,
+)
+from keras_insight.metrics import (  # noqa: E402
+    deletion_auc,
+    energy_in_mask,
+    insertion_auc,
+    pointing_game,
+    sanity_check,
+)
+from keras_insight.representation import (  # noqa: E402
+    confusion_matrix,
+    grid_layout,
+    linear_probe,
+    max_activating_patches,
+    nearest_neighbors,
+    pca,
+    procrustes_align,
+    receptive_field,
+    tsne,
+    write_projector,
+)
+from keras_insight.robustness import (  # noqa: E402
+    corrupt,
+    fgsm,
+    invariance_report,
+    pgd,
+    robustness_curve,
+    shape_bias,
+)
+from keras_insight.synthesis import (  # noqa: E402
+    class_logit,
+    deep_dream,
+    invert,
+    l2_ball,
+    maximize,
+    style_transfer,
+    synthesize_texture,
+)
 
 __all__ = [
     "__version__",
+    "activation_maps",
+    "callbacks",
+    "cam",
     "channel",
+    "class_logit",
+    "confusion_matrix",
+    "corrupt",
+    "datasets",
+    "dead_channel_fraction",
+    "deep_dream",
     "default_feature_layer",
     "default_spatial_layer",
+    "deletion_auc",
+    "energy_in_mask",
     "features",
+    "fgsm",
+    "filter_tiles",
+    "grad_cam",
+    "grad_cam_plus_plus",
     "gradients",
+    "grid_layout",
+    "guided_grad_cam",
+    "high_frequency_ratio",
     "infer_input_range",
+    "insertion_auc",
+    "integrated_gradients",
+    "invariance_report",
+    "invert",
+    "l2_ball",
+    "linear_probe",
     "logits",
+    "max_activating_patches",
+    "maximize",
+    "model_summary",
+    "nearest_neighbors",
     "neuron",
+    "occlusion",
+    "pca",
+    "pgd",
+    "pointing_game",
+    "procrustes_align",
+    "receptive_field",
+    "render",
     "resolve_layer",
+    "robustness_curve",
+    "saliency",
+    "sanity_check",
+    "score_cam",
+    "shape_bias",
     "spatial_layers",
+    "style_transfer",
+    "synthesize_texture",
+    "tsne",
+    "write_projector",
 ]

@@ -80,6 +80,9 @@ def demo(args: argparse.Namespace) -> int:
     print(
         f"trained in {total:.1f} s; insight callbacks took {spent:.1f} s ({100 * spent / total:.1f}%)"
     )
+    if args.timings:
+        for c in callbacks:
+            print(f"  {type(c).__name__:24s} {getattr(c, 'seconds', 0.0):6.2f} s")
     failures = {
         type(c).__name__: dict(c.failures) for c in callbacks if getattr(c, "failures", None)
     }
@@ -117,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--level", default="standard", choices=["light", "standard", "full"])
     d.add_argument("--limit", type=int, default=None, help="use only the first N training images")
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--timings", action="store_true", help="print seconds spent per callback")
     d.set_defaults(func=demo)
     a = sub.add_parser("analyze", help="analyse a saved .keras/.h5 model once")
     a.add_argument("model")

@@ -6,7 +6,16 @@ from typing import Any
 
 import keras
 
+from keras_insight.callbacks.attribution import GradCAM, Occlusion, Saliency
 from keras_insight.callbacks.inspection import ActivationMaps, FilterGrid, ModelSummary
+from keras_insight.callbacks.representation import (
+    ConfusionMatrix,
+    EmbeddingPlot,
+    EmbeddingProjector,
+    NearestNeighbors,
+)
+from keras_insight.callbacks.robustness import AdversarialRobustness, Invariance
+from keras_insight.callbacks.synthesis import ClassSynthesis
 
 
 def suite(
@@ -49,8 +58,20 @@ def suite(
 
 
 def _standard(validation_data, log_dir, common) -> list:
-    return []
+    return [
+        GradCAM(validation_data, log_dir, **common),
+        Saliency(validation_data, log_dir, methods=("vanilla", "smoothgrad"), **common),
+        ConfusionMatrix(validation_data, log_dir, num_samples=2048, **common),
+        EmbeddingProjector(validation_data, log_dir, num_samples=512, **common),
+        EmbeddingPlot(validation_data, log_dir, num_samples=256, freq=5, **common),
+        NearestNeighbors(validation_data, validation_data, log_dir, freq=5, **common),
+        ClassSynthesis(log_dir, validation_data=validation_data, freq=5, steps=96, **common),
+        AdversarialRobustness(validation_data, log_dir, num_samples=64, freq=5, **common),
+    ]
 
 
 def _full(validation_data, log_dir, common) -> list:
-    return []
+    return [
+        Occlusion(validation_data, log_dir, freq=5, **common),
+        Invariance(validation_data, log_dir, freq=5, **common),
+    ]

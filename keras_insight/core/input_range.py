@@ -10,6 +10,14 @@ from keras_insight._config import logger
 
 _SNAPS = ((0.0, 1.0), (0.0, 255.0), (-1.0, 1.0))
 _uint8_noted = False
+_logged: set = set()
+
+
+def _log_once(msg: str, *args) -> None:
+    text = msg % args
+    if text not in _logged:
+        _logged.add(text)
+        logger.info(text)
 
 
 def as_float32(x: Any, *, ndim: int | None = 4, name: str = "x") -> np.ndarray:
@@ -55,10 +63,10 @@ def infer_input_range(x: Any, *, log: bool = True) -> tuple[float, float]:
     for a, b in _SNAPS:
         if lo >= a and hi <= b:
             if log:
-                logger.info("input_range inferred as (%g, %g) from data in [%g, %g].", a, b, lo, hi)
+                _log_once("input_range inferred as (%g, %g) from data in [%g, %g].", a, b, lo, hi)
             return (a, b)
     if log:
-        logger.info("input_range inferred as the data min/max (%g, %g).", lo, hi)
+        _log_once("input_range inferred as the data min/max (%g, %g).", lo, hi)
     return (lo, hi)
 
 
