@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import keras
@@ -13,7 +14,7 @@ from keras_insight.attribution._common import (
     prepare_images,
     warn_degenerate,
 )
-from keras_insight.core.engine import DEFAULT_BATCH_SIZE, compiled, forward_outputs, get_forward
+from keras_insight.core.engine import DEFAULT_BATCH_SIZE, cached, compiled, get_forward
 from keras_insight.core.targets import ClassTarget, check_class_range, resolve_targets
 
 
@@ -35,15 +36,33 @@ def patch_masks(
     """
     ph, pw = (patch, patch) if np.isscalar(patch) else patch
     sh, sw = (stride, stride) if np.isscalar(stride) else stride
+    return _patch_masks(int(height), int(width), int(ph), int(pw), int(sh), int(sw)).copy()
+
+
+@lru_cache(maxsize=32)
+def _patch_masks(height: int, width: int, ph: int, pw: int, sh: int, sw: int) -> np.ndarray:
+    """Cached masks (read-only); :func:`patch_masks` hands out copies."""
     if min(ph, pw, sh, sw) < 1:
-        raise ValueError(f"patch and stride must be >= 1, got patch={patch}, stride={stride}.")
+        raise ValueError(
+            f"patch and stride must be >= 1, got patch=({ph}, {pw}), stride=({sh}, {sw})."
+        )
     ph, pw = min(ph, height), min(pw, width)
     ys, xs = _starts(height, ph, sh), _starts(width, pw, sw)
     masks = np.zeros((len(ys) * len(xs), height, width), np.float32)
     for i, y in enumerate(ys):  # mask construction only, not the model hot path
         for j, x0 in enumerate(xs):
             masks[i * len(xs) + j, y : y + ph, x0 : x0 + pw] = 1.0
+    masks.flags.writeable = False
     return masks
+
+
+@lru_cache(maxsize=32)
+def _mask_tensors(height: int, width: int, ph: int, pw: int, sh: int, sw: int, q: int):
+    """Patch masks as constant tensors in chunks of q, and 1 / coverage per pixel."""
+    masks = _patch_masks(height, width, ph, pw, sh, sw)
+    chunks = [tf.constant(masks[t : t + q]) for t in range(0, len(masks), q)]
+    inv_cov = (1.0 / np.maximum(masks.sum(axis=0), 1.0)).astype(np.float32)
+    return chunks, inv_cov
 
 
 def occlusion(
@@ -80,14 +99,18 @@ def occlusion(
         return np.zeros(x.shape[:3], np.float32)
     base = baseline_array(baseline, x)
     target, idx = resolve_targets(targets, x.shape[0])
-    masks = patch_masks(x.shape[1], x.shape[2], patch, stride)
-    n, p = x.shape[0], masks.shape[0]
+    ph, pw = (patch, patch) if np.isscalar(patch) else patch
+    sh, sw = (stride, stride) if np.isscalar(stride) else stride
+    dims = (x.shape[1], x.shape[2], int(ph), int(pw), int(sh), int(sw))
+    p = _patch_masks(*dims).shape[0]
+    n = x.shape[0]
     fwd = get_forward(model, tuple(target.layers), output=output)
     probability = score == "probability"
 
     def fn(xb, bb, mb, ib):
         # copy 0 of every image is the clean input (empty mask): (b, H, W, C) x (q, H, W)
-        # -> b*(q+1) copies built inside the graph and scored in one forward pass
+        # -> b*(q+1) copies built inside the graph and scored in one forward pass; the
+        # drops are spread back onto the pixels in-graph: (b, q) x (q, H, W) -> (b, H, W)
         m = tf.concat([tf.zeros_like(mb[:1]), mb], 0)[None, :, :, :, None]
         q1 = tf.shape(m)[1]
         occl = xb[:, None] * (1.0 - m) + bb[:, None] * m
@@ -102,7 +125,8 @@ def occlusion(
         else:
             s = tf.cast(target.score(logits, acts, rep), tf.float32)
         s = tf.reshape(s, [tf.shape(xb)[0], q1])
-        return s[:, 0], s[:, 1:]
+        drops = s[:, :1] - s[:, 1:]
+        return tf.tensordot(drops, mb, axes=[[1], [0]]), logits
 
     sig = [
         tf.TensorSpec((None,) + x.shape[1:], tf.float32),
@@ -110,23 +134,25 @@ def occlusion(
         tf.TensorSpec((None,) + x.shape[1:3], tf.float32),
         tf.TensorSpec((None,), tf.int32),
     ]
-    f = compiled(model, ("occlusion", fwd.key, target.key, probability, x.shape[1:]), fn, sig)
+    key = ("occlusion", fwd.key, target.key, probability, x.shape[1:])
+    f = compiled(model, key, fn, sig)
     if isinstance(target, ClassTarget) and (idx >= 0).any():
-        check_class_range(idx, forward_outputs(model, x[:1], output=output)[1].shape[-1])
+        k = cached(
+            model,
+            key + ("num_classes",),
+            lambda: f.get_concrete_function().structured_outputs[1].shape[-1],
+        )
+        check_class_range(idx, k)
     bs = batch_size or DEFAULT_BATCH_SIZE
     q = min(p, bs)  # patches per call
     b = max(1, bs // (q + 1))  # images per call
-    occluded = np.empty((n, p), np.float32)
-    clean = np.empty((n,), np.float32)
+    chunks, inv_cov = _mask_tensors(*dims, q)
+    maps = np.empty(x.shape[:3], np.float32)
     for s in range(0, n, b):
         xb, bb, ib = (tf.constant(a[s : s + b]) for a in (x, base, idx))
-        for t in range(0, p, q):
-            c, o = f(xb, bb, tf.constant(masks[t : t + q]), ib)
-            occluded[s : s + b, t : t + q] = o.numpy()
-            clean[s : s + b] = c.numpy()
-    drops = clean[:, None] - occluded  # (N, P)
-    coverage = masks.sum(axis=0)
-    maps = np.tensordot(drops, masks, axes=([1], [0])) / np.maximum(coverage, 1.0)
-    maps = maps.astype(np.float32)
+        total = f(xb, bb, chunks[0], ib)[0]
+        for mb in chunks[1:]:
+            total = total + f(xb, bb, mb, ib)[0]
+        maps[s : s + b] = total.numpy() * inv_cov
     warn_degenerate(maps, "occlusion")
     return maps

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_insight._config import logger
 from keras_insight.attribution._common import (
     baseline_array,
     prepare_images,
@@ -16,8 +17,15 @@ from keras_insight.attribution._common import (
     resolved_targets,
     warn_degenerate,
 )
-from keras_insight.core.engine import DEFAULT_BATCH_SIZE, gradients
-from keras_insight.core.targets import ClassTarget, Target
+from keras_insight.core.engine import (
+    DEFAULT_BATCH_SIZE,
+    cached,
+    compiled,
+    get_forward,
+    gradients,
+    score_and_gradients,
+)
+from keras_insight.core.targets import ClassTarget, Target, check_class_range, resolve_targets
 
 METHODS = (
     "vanilla",
@@ -59,6 +67,70 @@ _RELU_OF = {"guided_backprop": guided_relu, "deconvnet": deconvnet_relu}
 
 def _engine_targets(target: Target, idx: np.ndarray) -> Any:
     return idx if isinstance(target, ClassTarget) else target
+
+
+def _reduce_tf(g: tf.Tensor, reduce: str | None) -> tf.Tensor:
+    if reduce is None:
+        return g
+    if reduce == "max_abs":
+        return tf.reduce_max(tf.abs(g), axis=-1)
+    if reduce == "sum":
+        return tf.reduce_sum(g, axis=-1)
+    return tf.reduce_sum(tf.abs(g), axis=-1)  # "abs_sum"
+
+
+def _direct(model, x, targets, *, method, reduce, output, batch_size) -> np.ndarray:
+    """Vanilla / gradient x input / guided / deconvnet maps as ONE compiled call per chunk:
+    gradient, product with x, channel reduction and the constant-map flag all in-graph
+    (the predicted class is resolved inside the same call)."""
+    target, idx = resolve_targets(targets, x.shape[0])
+    relu = _RELU_OF.get(method)
+    fwd = get_forward(model, tuple(target.layers), output=output, relu=relu)
+    policy = getattr(model, "dtype_policy", None)
+    # float16 gradients of a logit underflow below ~6e-8: scale the score, divide after
+    scale = 1024.0 if getattr(policy, "compute_dtype", "float32") == "float16" else 1.0
+    times_input = method == "gradient_x_input"
+
+    def fn(xb, ib):
+        out = score_and_gradients(fwd, target, xb, ib, scale=scale)
+        g = out["input_grads"]
+        if times_input:
+            g = g * xb
+        maps = _reduce_tf(g, reduce)
+        flat = tf.reshape(maps, [tf.shape(maps)[0], -1])
+        constant = tf.reduce_max(flat, 1) <= tf.reduce_min(flat, 1)
+        return maps, constant, out["logits"]
+
+    key = ("saliency.direct", fwd.key, target.key, times_input, reduce, scale, x.shape[1:])
+    sig = [tf.TensorSpec((None,) + x.shape[1:], tf.float32), tf.TensorSpec((None,), tf.int32)]
+    f = compiled(model, key, fn, sig)
+    if isinstance(target, ClassTarget) and idx.max() >= 0:
+        k = cached(
+            model,
+            key + ("num_classes",),
+            lambda: f.get_concrete_function().structured_outputs[2].shape[-1],
+        )
+        check_class_range(idx, k)
+    bs = batch_size or DEFAULT_BATCH_SIZE
+    if len(x) <= bs:  # the common case: no host-side concatenation
+        maps, constant, _ = f(tf.constant(x), tf.constant(idx))
+        maps, constant = maps.numpy(), constant.numpy()
+    else:
+        parts = [
+            f(tf.constant(x[s : s + bs]), tf.constant(idx[s : s + bs]))
+            for s in range(0, len(x), bs)
+        ]
+        maps = np.concatenate([p[0].numpy() for p in parts])
+        constant = np.concatenate([p[1].numpy() for p in parts])
+    if constant.any():
+        logger.warning(
+            "saliency(%s): %d of %d maps are constant (all zeros); returned as zeros. Check "
+            "the target class (check with keras_insight.attribution.degenerate).",
+            method,
+            int(constant.sum()),
+            constant.size,
+        )
+    return maps
 
 
 def _empty(x: np.ndarray, reduce: str | None) -> np.ndarray:
@@ -174,13 +246,9 @@ def saliency(
             base=base,
         )
     else:
-        # the engine resolves "predicted" at x itself: one compiled call
-        relu = _RELU_OF.get(method)
-        g = gradients(
-            model, x, targets, output=output, batch_size=batch_size, relu=relu
-        ).input_grads
-        if method == "gradient_x_input":
-            g = g * x
+        return _direct(
+            model, x, targets, method=method, reduce=reduce, output=output, batch_size=batch_size
+        )
     maps = reduce_channels(g, reduce)
     warn_degenerate(maps, f"saliency({method})")
     return maps
