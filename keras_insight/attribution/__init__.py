@@ -18,6 +18,7 @@ from keras_insight.attribution.saliency import (
     integrated_gradients,
     saliency,
 )
+from keras_insight.attribution.segmentation import saliency_segmentation  # needs cv2 on call
 
 __all__ = [
     "METHODS",
@@ -33,5 +34,6 @@ __all__ = [
     "occlusion",
     "patch_masks",
     "saliency",
+    "saliency_segmentation",
     "score_cam",
 ]
