@@ -59,7 +59,7 @@ def demo(args: argparse.Namespace) -> int:
     num_classes = len(names)
     model = demo_model(xt.shape[1:], num_classes)
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    callbacks = suite(val, args.log_dir, level=args.level, seed=args.seed)
+    callbacks = suite(val, args.log_dir, level=args.level, seed=args.seed, class_names=names)
     print(
         f"keras-insight demo: {len(xt)} {args.data} training images, {args.epochs} epochs, "
         f"{len(callbacks)} insight callbacks -> {args.log_dir}",
@@ -99,8 +99,8 @@ def analyze(args: argparse.Namespace) -> int:
     from keras_insight.callbacks import suite
 
     model = keras.models.load_model(args.model, compile=False)
-    _, val, _ = _load(args.data)
-    callbacks = suite(val, args.log_dir, level=args.level, seed=args.seed)
+    _, val, names = _load(args.data)
+    callbacks = suite(val, args.log_dir, level=args.level, seed=args.seed, class_names=names)
     for cb in callbacks:
         cb.set_model(model)
         cb.on_train_begin()

@@ -117,6 +117,7 @@ class InsightCallback(keras.callbacks.Callback):
         strict: re-raise errors raised while logging instead of warning and going on.
         input_range: the model's valid input range ``(lo, hi)``; inferred from the probe
             data when None (snapped to (0, 1), (0, 255) or (-1, 1)).
+        class_names: optional names of the classes, used in image labels.
     """
 
     requires_data: bool = True
@@ -132,6 +133,7 @@ class InsightCallback(keras.callbacks.Callback):
         seed: int = 0,
         strict: bool = False,
         input_range: tuple[float, float] | None = None,
+        class_names: Any = None,
     ) -> None:
         super().__init__()
         if not isinstance(freq, int) or freq < 1:
@@ -146,6 +148,8 @@ class InsightCallback(keras.callbacks.Callback):
         self.seed = int(seed)
         self.strict = strict
         self._input_range_arg = input_range
+        if class_names is not None or not hasattr(self, "class_names"):
+            self.class_names = None if class_names is None else list(class_names)
         self.failures: collections.Counter = collections.Counter()
         self.seconds = 0.0
         self.probe_x: np.ndarray | None = None
@@ -172,14 +176,16 @@ class InsightCallback(keras.callbacks.Callback):
     def label_text(self, i: int, predicted: np.ndarray | None = None, names=None) -> str:
         """ "true/pred" label for probe sample ``i``."""
 
+        names = self.class_names if names is None else names
+
         def name(c):
             return str(names[c]) if names is not None and 0 <= c < len(names) else str(c)
 
         parts = []
         if self.probe_y is not None:
-            parts.append(f"t:{name(int(self.probe_y[i]))}")
+            parts.append(f"true {name(int(self.probe_y[i]))}")
         if predicted is not None:
-            parts.append(f"p:{name(int(predicted[i]))}")
+            parts.append(f"pred {name(int(predicted[i]))}")
         return " ".join(parts)
 
     # ------------------------------------------------------------ Keras hooks

@@ -26,6 +26,7 @@ def suite(
     seed: int = 0,
     input_range: tuple[float, float] | None = None,
     strict: bool = False,
+    class_names: Any = None,
 ) -> list[keras.callbacks.Callback]:
     """A sensible set of callbacks sharing one run directory and one probe seed.
 
@@ -43,7 +44,7 @@ def suite(
     """
     if level not in ("light", "standard", "full"):
         raise ValueError(f"level must be 'light', 'standard' or 'full', got {level!r}.")
-    common = dict(seed=seed, strict=strict, input_range=input_range)
+    common = dict(seed=seed, strict=strict, input_range=input_range, class_names=class_names)
     cbs: list[keras.callbacks.Callback] = [
         ModelSummary(log_dir=log_dir, **common),
         FilterGrid(log_dir=log_dir, **common),
