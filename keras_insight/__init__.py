@@ -23,6 +23,7 @@ from keras_insight.attribution import (  # noqa: E402
     integrated_gradients,
     occlusion,
     saliency,
+    saliency_segmentation,
     score_cam,
 )
 from keras_insight.core import (  # noqa: E402
@@ -129,6 +130,7 @@ __all__ = [
     "resolve_layer",
     "robustness_curve",
     "saliency",
+    "saliency_segmentation",
     "sanity_check",
     "score_cam",
     "shape_bias",
