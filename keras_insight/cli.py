@@ -80,6 +80,9 @@ def demo(args: argparse.Namespace) -> int:
     print(
         f"trained in {total:.1f} s; insight callbacks took {spent:.1f} s ({100 * spent / total:.1f}%)"
     )
+    if args.save:
+        model.save(args.save)
+        print(f"saved the trained model to {args.save}")
     if args.timings:
         for c in callbacks:
             print(f"  {type(c).__name__:24s} {getattr(c, 'seconds', 0.0):6.2f} s")
@@ -121,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--limit", type=int, default=None, help="use only the first N training images")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--timings", action="store_true", help="print seconds spent per callback")
+    d.add_argument("--save", default=None, help="save the trained model (.keras) to this path")
     d.set_defaults(func=demo)
     a = sub.add_parser("analyze", help="analyse a saved .keras/.h5 model once")
     a.add_argument("model")
