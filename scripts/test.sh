@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh dev
 export KERAS_INSIGHT_FAST=1 TF_CPP_MIN_LOG_LEVEL=3
 python3 -m ruff check keras_insight tests benchmarks examples
-python3 -m pytest tests -q -p no:cacheprovider --timeout=900 "$@"
+python3 -m pytest tests -p no:cacheprovider --timeout=900 "$@"
