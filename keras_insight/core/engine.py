@@ -13,6 +13,8 @@ slower).
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 import weakref
 from collections import Counter
@@ -31,6 +33,21 @@ _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LOCK = threading.RLock()
 #: how often each cached function was traced: key -> count (tests assert no retrace)
 TRACE_COUNTS: Counter = Counter()
+
+
+class _OwnTracesFilter(logging.Filter):
+    """Drop TF's "frequent retracing" warning for keras-insight's compiled functions.
+
+    TF groups closures by code object, so one compiled function per (model, method,
+    shape) looks like retracing to it; ``TRACE_COUNTS`` shows each traces once.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        return not ("triggered tf.function retracing" in msg and "keras_insight." in msg)
+
+
+logging.getLogger("tensorflow").addFilter(_OwnTracesFilter())
 
 
 def use_xla(jit_compile: bool | str = "auto") -> bool:
@@ -67,10 +84,12 @@ def compiled(
     full_key = key + ("xla" if xla else "graph",)
 
     def build():
+        @functools.wraps(fn)
         def counted(*args):
             TRACE_COUNTS[full_key] += 1
             return fn(*args)
 
+        counted.__qualname__ = f"keras_insight.{fn.__qualname__}"
         return tf.function(counted, input_signature=list(input_signature), jit_compile=xla)
 
     return cached(owner, full_key, build)
