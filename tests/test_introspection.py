@@ -14,6 +14,7 @@ from keras_insight.core import (
     features,
     forward_outputs,
     gradients,
+    iter_layers,
     output_layer,
     require_spatial,
     resolve_layer,
@@ -170,3 +171,16 @@ def test_features_default_layer_and_pooling():
     assert raw.ndim == 4
     np.testing.assert_allclose(features(m, X, "conv2"), raw.mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(features(m, X, "conv2", pool="max"), raw.max(axis=(1, 2)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", GRAPH_KINDS)
+def test_shape_introspection_adds_no_call_nodes(kind):
+    m = make_model(kind)
+    before = {id(lyr): len(lyr._inbound_nodes) for _, lyr in iter_layers(m)}
+    spatial_layers(m)
+    default_spatial_layer(m)
+    assert {id(lyr): len(lyr._inbound_nodes) for _, lyr in iter_layers(m)} == before
+    # and a layer inside a nested model is still reached from the outer input afterwards
+    (a,), _ = forward_outputs(m, X, ["conv2"])
+    conv1, pool1, conv2 = (resolve_layer(m, n) for n in ("conv1", "pool1", "conv2"))
+    np.testing.assert_allclose(a, conv2(pool1(conv1(X))), rtol=1e-5, atol=1e-6)

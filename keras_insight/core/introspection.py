@@ -150,13 +150,16 @@ _SHAPES_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _symbolic_replay(model: keras.Model, h: Any, shapes: dict[int, tuple]) -> Any:
-    """Run ``model`` layer by layer on a symbolic tensor, recording each output shape."""
+    """Record each layer's output shape; returns the output spec for input spec ``h``.
+
+    Uses ``compute_output_spec`` so that no call node is added to the user's layers.
+    """
     if is_sequential(model):
         for layer in model.layers:
             if isinstance(layer, keras.Model) and not is_subclassed(layer):
                 h = _symbolic_replay(layer, h, shapes)
             else:
-                h = layer(h)
+                h = layer.compute_output_spec(h)
             shapes[id(layer)] = tuple(h.shape)
         return h
     # Functional: every layer's output is in its own graph; nested models recurse.
@@ -171,8 +174,8 @@ def _symbolic_replay(model: keras.Model, h: Any, shapes: dict[int, tuple]) -> An
             out = out[0]
         shapes[id(layer)] = tuple(out.shape)
         if isinstance(layer, keras.Model) and not is_subclassed(layer):
-            _symbolic_replay(layer, keras.Input(tuple(layer.inputs[0].shape[1:])), shapes)
-    out = model(h)
+            _symbolic_replay(layer, keras.KerasTensor(layer.inputs[0].shape), shapes)
+    out = model.compute_output_spec(h)
     return out[0] if isinstance(out, (list, tuple)) else out
 
 
@@ -491,13 +494,26 @@ class Forward:
             nested = next(
                 lyr for lyr in model.layers if isinstance(lyr, keras.Model) and _contains(lyr, w)
             )
-            # the nested model's input tensor in this graph (its call node here)
-            node = nested._inbound_nodes[-1]
+            tensors.append(self._nested_activation(model, nested, w))
+        out = _select_output(model, self.output if top else None)
+        inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+        return keras.Model(inputs, tensors + [out])
+
+    @staticmethod
+    def _nested_activation(model, nested, w):
+        """``w``'s activation in ``model``'s graph, through the call node of ``nested``
+        that belongs to this graph (a model may be called in several graphs)."""
+        for node in reversed(nested._inbound_nodes):
             inner_in = node.input_tensors[0]
             inner_acts, _ = Forward(nested, [w], linear_head=False)._run(nested, inner_in, True)
-            tensors.append(inner_acts[0])
-        out = _select_output(model, self.output if top else None)
-        return keras.Model(model.inputs, tensors + [out])
+            try:
+                keras.Model(model.inputs, inner_acts[0])
+            except ValueError:  # that call node is in another graph
+                continue
+            return inner_acts[0]
+        raise ValueError(
+            f"Could not connect layer {w.name!r} inside {nested.name!r} to {model.name!r}."
+        )
 
 
 def _is_default_relu(layer: keras.layers.ReLU) -> bool:

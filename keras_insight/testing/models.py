@@ -6,7 +6,14 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-MODEL_KINDS = ("sequential", "sequential_no_input", "functional", "nested", "subclassed")
+MODEL_KINDS = (
+    "sequential",
+    "sequential_no_input",
+    "functional",
+    "nested",
+    "nested_functional",
+    "subclassed",
+)
 
 
 def small_cnn(
@@ -121,6 +128,15 @@ def make_model(
                 L.Dense(num_classes, activation="softmax", name="logits"),
             ]
         )
+    if kind == "nested_functional":  # transfer-learning shape: a base model inside a Functional
+        inp = keras.Input(input_shape)
+        h = inp
+        for layer in body():
+            h = layer(h)
+        base = keras.Model(inp, h, name="base")
+        outer_in = keras.Input(input_shape)
+        h = L.GlobalAveragePooling2D(name="gap")(base(outer_in))
+        return keras.Model(outer_in, L.Dense(num_classes, activation="softmax", name="logits")(h))
     if kind == "subclassed":
         m = SubclassedCNN(num_classes)
         m(np.zeros((1, *input_shape), "float32"))
