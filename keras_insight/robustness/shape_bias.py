@@ -10,6 +10,7 @@ import numpy as np
 
 from keras_insight.core.engine import forward_outputs
 from keras_insight.core.input_range import as_float32
+from keras_insight.robustness.attacks import _labels
 
 
 @dataclass
@@ -49,7 +50,9 @@ def cue_conflict(
     (class b != a), with j's own object removed.
 
     j's object pixels are filled with the nearest background pixel of j (Euclidean
-    distance transform), then i's object pixels are pasted on top. Returns ``(images, shape_labels, texture_labels)``.
+    distance transform), then i's object pixels are pasted on top. Returns
+    ``(images, shape_labels, texture_labels)``. Labels may be ints or one-hot rows; every
+    mask needs at least one object pixel and one background pixel.
 
     Example:
         >>> from keras_insight.datasets import shapes
@@ -59,14 +62,22 @@ def cue_conflict(
         True
     """
     x = as_float32(x, ndim=4)
-    y = np.asarray(y).astype(np.int64).reshape(-1)
+    y = _labels(y, len(x)).astype(np.int64)
     masks = np.asarray(masks).astype(bool)
     if masks.ndim == 4:
         masks = masks[..., 0]
-    if masks.shape != x.shape[:3] or y.shape != (len(x),):
+    if masks.shape != x.shape[:3]:
         raise ValueError(
-            f"Need images (N, H, W, C), labels (N,) and masks (N, H, W); got {x.shape}, "
-            f"{y.shape}, {masks.shape}."
+            f"Need images (N, H, W, C) and masks (N, H, W); got {x.shape} and {masks.shape}."
+        )
+    # an empty mask has no shape cue; a full one leaves no background to in-paint from (the
+    # nearest "background" would come from another image and carry its texture)
+    area = masks.sum(axis=(1, 2))
+    bad = np.flatnonzero((area == 0) | (area == masks[0].size))
+    if bad.size:
+        raise ValueError(
+            f"Masks of images {bad[:10].tolist()} are empty or cover the whole image; every "
+            "image needs both object and background pixels."
         )
     if len(np.unique(y)) < 2:
         raise ValueError("Cue conflict needs images of at least two classes.")
@@ -121,6 +132,12 @@ def shape_bias(
     """
     images, ys, yt = cue_conflict(x, y, masks, num_pairs=num_pairs, seed=seed)
     _, z = forward_outputs(model, images, output=output, batch_size=batch_size)
+    num_classes = 2 if z.shape[-1] == 1 else z.shape[-1]
+    if max(ys.max(), yt.max()) >= num_classes:
+        raise ValueError(
+            f"Label {int(max(ys.max(), yt.max()))} is out of range: the model has "
+            f"{num_classes} classes (0..{num_classes - 1})."
+        )
     pred = (z[:, 0] > 0).astype(np.int64) if z.shape[-1] == 1 else z.argmax(-1)
     s, t = float((pred == ys).mean()), float((pred == yt).mean())
     bias = s / (s + t) if s + t > 0 else None
