@@ -64,7 +64,7 @@ def _tsne(n: int, max_iter: int | None = None) -> dict:
     secs = time.perf_counter() - start
     load = os.getloadavg()[0]
     return row(
-        f"t-SNE {n} points (64-D, sklearn Barnes-Hut, {max_iter or 1000} iterations)",
+        f"t-SNE {n} points (64-D, sklearn Barnes-Hut angle 0.8, {max_iter or 1000} iterations)",
         secs,
         "s",
         "<= 5",

@@ -139,6 +139,39 @@ def test_smoothgrad_independent_of_batch_size(method):
     assert not np.allclose(b, c)
 
 
+@pytest.mark.parametrize("method", ["smoothgrad", "smoothgrad_sq", "vargrad"])
+def test_smoothgrad_chunked_over_samples_and_batch_composition(method):
+    # n > batch_size: samples of one image are split over compiled calls and combined on
+    # the host; the noise of (image index, sample index) is the same either way
+    m = small_cnn()
+    x = _x(3)
+    whole = A.saliency(m, x, 1, method=method, n=40, seed=2, batch_size=128, reduce=None)
+    split = A.saliency(m, x, 1, method=method, n=40, seed=2, batch_size=7, reduce=None)
+    np.testing.assert_allclose(split, whole, rtol=1e-5, atol=1e-6)
+    # the other images in the call do not change an image's map
+    head = A.saliency(m, x[:2], 1, method=method, n=40, seed=2, reduce=None)
+    np.testing.assert_allclose(head, whole[:2], rtol=1e-5, atol=1e-6)
+    assert np.isfinite(whole).all()
+
+
+def test_smoothgrad_noise_is_gaussian_with_sigma():
+    # linear model, base gradient x input: g = w * (x + sigma z), so the VarGrad map is
+    # w^2 sigma^2 var(z) and the SmoothGrad map w * (x + sigma mean(z))
+    m = linear_model()
+    x = _x(2, (6, 6, 2))
+    w = _kernel(m, 1).reshape(6, 6, 2)
+    level, n = 0.2, 400
+    sigma = level * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))[:, None, None, None]
+    kw = dict(n=n, level=level, base="gradient_x_input", reduce=None, seed=5)
+    var = A.saliency(m, x, 1, method="vargrad", **kw) / (w * w * sigma**2)
+    assert abs(var.mean() - 1.0) < 0.02 and 0.7 < var.min() and var.max() < 1.35
+    mean_z = (A.saliency(m, x, 1, method="smoothgrad", **kw) / w - x) / sigma
+    assert abs(mean_z.mean()) < 0.01 and np.abs(mean_z).max() < 5.0 / np.sqrt(n)
+    # different images and different pixels get independent noise
+    flat = var.reshape(2, -1)
+    assert abs(np.corrcoef(flat[0], flat[1])[0, 1]) < 0.2
+
+
 # ------------------------------------------------------------------ guided backprop / deconvnet
 
 

@@ -78,6 +78,23 @@ def test_tsne_seeded_and_separates_clusters(rng):
     assert (y[idx[:, 1:]] == y[:, None]).mean() > 0.95
 
 
+def _knn_kept(high, low, k=10):
+    a, _ = nearest_neighbors(high, high, k=k + 1)
+    b, _ = nearest_neighbors(low, low, k=k + 1)
+    return np.mean([len(set(p[1:]) & set(q[1:])) / k for p, q in zip(a, b)])
+
+
+def test_tsne_default_angle_keeps_neighbours_like_sklearn_default():
+    # the faster Barnes-Hut default (angle 0.8) keeps as many 10-NN of digits features as
+    # sklearn's angle 0.5
+    from sklearn.datasets import load_digits
+
+    x = load_digits().data[:400].astype("float32")
+    fast = _knn_kept(x, tsne(x, seed=0, max_iter=300))
+    exact = _knn_kept(x, tsne(x, seed=0, max_iter=300, angle=0.5))
+    assert fast > 0.4 and fast >= exact - 0.02, (fast, exact)
+
+
 # ---------------------------------------------------------------- grid and Procrustes
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_insight._config import logger
-from keras_insight.core.engine import DEFAULT_BATCH_SIZE, compiled, get_forward
+from keras_insight.core.engine import DEFAULT_BATCH_SIZE, cached, compiled, get_forward
 from keras_insight.core.input_range import as_float32
 from keras_insight.core.targets import ClassTarget, Target, check_class_range, resolve_targets
 
@@ -37,6 +37,14 @@ def resolved_targets(
     """
     target, idx = resolve_targets(targets, x.shape[0])
     if isinstance(target, ClassTarget):
+        if len(idx) and (idx >= 0).all():  # explicit classes: no forward pass over x
+            n_cls = cached(
+                model,
+                ("attribution.num_classes", output, tuple(x.shape[1:])),
+                lambda: model_logits(model, x[:1], output=output).shape[-1],
+            )
+            check_class_range(idx, n_cls)
+            return target, idx.astype(np.int32)
         logits = model_logits(model, x, output=output, batch_size=batch_size)
         check_class_range(idx, logits.shape[-1])
         idx = np.where(idx < 0, logits.argmax(-1), idx).astype(np.int32)

@@ -143,45 +143,148 @@ def _grads(model, x, target, idx, *, output, batch_size, relu=None) -> np.ndarra
     ).input_grads
 
 
+#: most noise samples per seeded block: with ``block = min(n, _BLOCK)``, the noise of image
+#: i, sample j is row j % block of the block seeded by (key_i, j // block), so chunking over
+#: images or samples never changes it and n <= _BLOCK draws exactly n samples per image
+_BLOCK = 64
+
+
+def _image_keys(seed: int, n_images: int) -> np.ndarray:
+    """One int64 key per image index, mixed from (seed, index) by splitmix64, so results
+    depend on the image's position in ``x`` but not on batch size or on other images."""
+    mul = np.uint64(0xBF58476D1CE4E5B9)
+    z = np.full(n_images, seed & 0xFFFFFFFFFFFFFFFF, np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    z = z + (np.arange(n_images, dtype=np.uint64) + np.uint64(1)) * mul  # arrays wrap silently
+    z = (z ^ (z >> np.uint64(30))) * mul
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(1)).astype(np.int64)
+
+
+def _normal_blocks(pairs: tf.Tensor, block: int, shape: tuple) -> tf.Tensor:
+    """(P, block) + shape standard normals, block p seeded by ``pairs[p]`` = (key, block):
+    Box-Muller on seeded uniforms (on CPU 2x faster than ``tf.random.stateless_normal``);
+    only the uniform draw is per block, the transform runs once on the whole tensor."""
+    size = block * int(np.prod(shape))
+    half = (size + 1) // 2
+    u = tf.map_fn(
+        lambda p: tf.random.stateless_uniform((2, half), p),
+        pairs,
+        fn_output_signature=tf.TensorSpec((2, half), tf.float32),
+    )
+    r = tf.sqrt(-2.0 * tf.math.log1p(-u[:, 0]))  # 1 - u in (0, 1]: finite
+    theta = (2.0 * np.pi) * u[:, 1]
+    z = tf.concat([r * tf.cos(theta), r * tf.sin(theta)], 1)[:, :size]
+    return tf.reshape(z, (-1, block) + shape)
+
+
+def _smooth_fn(model, target, shape, *, method, base, output, final, reduce, block):
+    """Compiled SmoothGrad chunk: ``(x (B,...), idx, keys (B,), level, j0, m) ->`` the
+    statistic of the gradients at ``x + sigma * noise`` over samples ``j0 .. j0 + m`` of
+    each image: noise, gradients, reduction over samples and over channels in one call.
+    ``final=False`` returns (mean, sum of squared deviations) for the host to combine."""
+    relu = _RELU_OF.get(base)
+    fwd = get_forward(model, tuple(target.layers), output=output, relu=relu)
+    policy = getattr(model, "dtype_policy", None)
+    scale = 1024.0 if getattr(policy, "compute_dtype", "float32") == "float16" else 1.0
+
+    def fn(xb, ib, keys, level, j0, m):
+        b = tf.shape(xb)[0]
+        lo = tf.reduce_min(xb, axis=[1, 2, 3])
+        hi = tf.reduce_max(xb, axis=[1, 2, 3])
+        sigma = tf.reshape(level * (hi - lo), (-1, 1, 1, 1, 1))
+        blocks = tf.range(j0 // block, (j0 + m - 1) // block + 1)
+        nb = tf.shape(blocks)[0]
+        pairs = tf.stack([tf.repeat(keys, nb), tf.cast(tf.tile(blocks, [b]), tf.int64)], axis=1)
+        noise = _normal_blocks(pairs, block, shape)
+        off = j0 - blocks[0] * block
+        noise = tf.reshape(noise, tf.concat([[b, nb * block], shape], 0))[:, off : off + m]
+        noisy = xb[:, None] + sigma * noise
+        flat = tf.reshape(noisy, tf.concat([[b * m], shape], 0))
+        out = score_and_gradients(fwd, target, flat, tf.repeat(ib, m), scale=scale)
+        g = out["input_grads"]
+        if base == "gradient_x_input":
+            g = g * flat
+        g = tf.reshape(g, tf.concat([[b, m], shape], 0))
+        mean = tf.reduce_mean(g, axis=1)
+        if not final:
+            return mean, tf.reduce_sum(tf.square(g - mean[:, None]), axis=1)
+        if method == "smoothgrad":
+            stat = mean
+        elif method == "smoothgrad_sq":
+            stat = tf.reduce_mean(tf.square(g), axis=1)
+        else:  # vargrad: population variance, two-pass
+            stat = tf.reduce_mean(tf.square(g - mean[:, None]), axis=1)
+        return _reduce_tf(stat, reduce)
+
+    key = ("saliency.smooth", fwd.key, target.key, method, base, final, reduce, scale, shape, block)
+    sig = [
+        tf.TensorSpec((None,) + shape, tf.float32),
+        tf.TensorSpec((None,), tf.int32),
+        tf.TensorSpec((None,), tf.int64),
+        tf.TensorSpec((), tf.float32),
+        tf.TensorSpec((), tf.int32),
+        tf.TensorSpec((), tf.int32),
+    ]
+    return compiled(model, key, fn, sig)
+
+
 def _smooth(
-    model, x, target, idx, *, method, output, batch_size, seed, n, level, base
+    model, x, target, idx, *, method, reduce, output, batch_size, seed, n, level, base
 ) -> np.ndarray:
-    """Statistics of gradients at x + N(0, sigma^2), noise seeded per image index so that the
-    result does not depend on the internal batch size."""
+    """Statistics of gradients at x + N(0, sigma^2), all in compiled calls that each hold at
+    most ``batch_size`` noisy copies: ``batch_size // n`` images with all their samples, or,
+    when ``n > batch_size``, one image with ``batch_size`` samples per call, combined on the
+    host (Chan et al. pairwise mean/variance). Noise is seeded per (seed, image index,
+    sample index), so the result does not depend on the internal batch size."""
     if n < 1:
         raise ValueError(f"SmoothGrad needs n >= 1 noise samples, got {n}.")
     if level < 0:
         raise ValueError(f"SmoothGrad noise level must be >= 0, got {level}.")
-    relu = _RELU_OF.get(base)
     bs = batch_size or DEFAULT_BATCH_SIZE
-    per_chunk = max(1, bs // n)
-    out = np.empty(x.shape, np.float32)
-    for s in range(0, len(x), per_chunk):
-        xc = x[s : s + per_chunk]
-        sigma = level * (xc.max(axis=(1, 2, 3)) - xc.min(axis=(1, 2, 3)))
-        noise = np.stack(
-            [
-                np.random.default_rng([seed, s + i]).standard_normal(
-                    (n,) + x.shape[1:], dtype=np.float32
-                )
-                for i in range(len(xc))
-            ]
-        )
-        noisy = (xc[:, None] + sigma[:, None, None, None, None] * noise).reshape(
-            (-1,) + x.shape[1:]
-        )
-        rep_idx = np.repeat(idx[s : s + per_chunk], n)
-        g = _grads(model, noisy, target, rep_idx, output=output, batch_size=bs, relu=relu)
-        if base == "gradient_x_input":
-            g = g * noisy
-        g = g.reshape((len(xc), n) + x.shape[1:])
-        if method == "smoothgrad":
-            out[s : s + per_chunk] = g.mean(axis=1)
-        elif method == "smoothgrad_sq":
-            out[s : s + per_chunk] = (g * g).mean(axis=1)
-        else:  # vargrad
-            out[s : s + per_chunk] = g.var(axis=1)
-    return out
+    shape = tuple(x.shape[1:])
+    keys = _image_keys(seed, len(x))
+    lvl = tf.constant(level, tf.float32)
+    opts = dict(method=method, base=base, output=output, reduce=reduce, block=min(n, _BLOCK))
+    if n <= bs:
+        f = _smooth_fn(model, target, shape, final=True, **opts)
+        per_chunk = max(1, bs // n)
+        parts = [
+            f(
+                tf.constant(x[s : s + per_chunk]),
+                tf.constant(idx[s : s + per_chunk]),
+                tf.constant(keys[s : s + per_chunk]),
+                lvl,
+                tf.constant(0),
+                tf.constant(n),
+            ).numpy()
+            for s in range(0, len(x), per_chunk)
+        ]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    f = _smooth_fn(model, target, shape, final=False, **opts)
+    out = []
+    for i in range(len(x)):
+        cnt, mean, m2 = 0, np.zeros(shape, np.float64), np.zeros(shape, np.float64)
+        for j0 in range(0, n, bs):
+            m = min(bs, n - j0)
+            mb, m2b = f(
+                tf.constant(x[i : i + 1]),
+                tf.constant(idx[i : i + 1]),
+                tf.constant(keys[i : i + 1]),
+                lvl,
+                tf.constant(j0),
+                tf.constant(m),
+            )
+            mb, m2b = mb.numpy()[0].astype(np.float64), m2b.numpy()[0].astype(np.float64)
+            delta = mb - mean
+            tot = cnt + m
+            mean = mean + delta * (m / tot)
+            m2 = m2 + m2b + delta * delta * (cnt * m / tot)
+            cnt = tot
+        var = m2 / n
+        stat = {"smoothgrad": mean, "smoothgrad_sq": var + mean * mean, "vargrad": var}[method]
+        out.append(stat.astype(np.float32))
+    return reduce_channels(np.stack(out), reduce)
 
 
 def saliency(
@@ -238,6 +341,7 @@ def saliency(
             target,
             idx,
             method=method,
+            reduce=reduce,
             output=output,
             batch_size=batch_size,
             seed=seed,
@@ -249,9 +353,8 @@ def saliency(
         return _direct(
             model, x, targets, method=method, reduce=reduce, output=output, batch_size=batch_size
         )
-    maps = reduce_channels(g, reduce)
-    warn_degenerate(maps, f"saliency({method})")
-    return maps
+    warn_degenerate(g, f"saliency({method})")
+    return g
 
 
 def gauss_legendre(steps: int) -> tuple[np.ndarray, np.ndarray]:
