@@ -41,11 +41,17 @@ def to_uint8(images: Any, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
     """
     if not hi > lo:
         raise ValueError(f"to_uint8 needs hi > lo, got lo={lo}, hi={hi}")
-    x = np.asarray(images, dtype=np.float64)
-    scaled = np.rint((x - lo) * (255.0 / (hi - lo)))
+    x = np.asarray(images)
+    # float32 math for float32 input (4x less memory traffic than float64); else float64
+    dtype = np.float32 if x.dtype in (np.float32, np.float16, np.uint8) else np.float64
+    scaled = np.subtract(x, lo, dtype=dtype)
+    scaled *= dtype(255.0 / (hi - lo))
+    np.rint(scaled, out=scaled)
     # NaN would make the uint8 cast undefined; map it to the bottom of the range.
-    scaled = np.nan_to_num(scaled, nan=0.0, posinf=255.0, neginf=0.0)
-    return np.clip(scaled, 0, 255).astype(np.uint8)
+    if not np.isfinite(scaled).all():
+        scaled = np.nan_to_num(scaled, nan=0.0, posinf=255.0, neginf=0.0)
+    np.clip(scaled, 0, 255, out=scaled)
+    return scaled.astype(np.uint8)
 
 
 def as_uint8(images: Any) -> np.ndarray:
