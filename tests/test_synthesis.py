@@ -313,6 +313,17 @@ def test_deep_dream_increases_layer_energy(cnn):
     assert e1 > e0 and out.shape == x.shape and out.min() >= 0 and out.max() <= 1
 
 
+def test_deep_dream_octaves_on_functional_model_with_fixed_input():
+    # lower octaves optimise a smaller detail image that is resized to the model's size
+    # before the forward pass; a Functional model rejects any other input size
+    from keras_insight.testing import gap_cnn
+
+    m = gap_cnn()
+    x = _x(1)
+    out = deep_dream(m, x, "conv2", steps=2, octaves=3, input_range=RNG)
+    assert out.shape == x.shape and out.dtype == np.float32 and np.isfinite(out).all()
+
+
 def test_blur_every_smooths(cnn):
     x = maximize(
         cnn,

@@ -19,7 +19,7 @@ from keras_insight.core.input_range import resolve_input_range
 from keras_insight.core.introspection import Forward, input_shape, is_subclassed
 from keras_insight.synthesis.objectives import INPUT, Context, Objective, layer_key
 from keras_insight.synthesis.param import L2Ball, Param, PixelParam, make_param
-from keras_insight.synthesis.transforms import apply_transforms, resolve_transforms
+from keras_insight.synthesis.transforms import Crop, apply_transforms, resolve_transforms
 
 
 class BlurEvery:
@@ -94,6 +94,15 @@ def _forward(model, layers):
     if layers and is_subclassed(model):
         return Forward(model, layers)  # raises the clear subclassed error
     return engine.get_forward(model, tuple(layers))
+
+
+def _model_input_shape(transforms, shape):
+    """(H, W, C) the model sees: the last crop/resize of the chain sets it (the transforms
+    after it keep the size), e.g. DeepDream's low octaves are resized to the model's size."""
+    for t in reversed(transforms):
+        if isinstance(t, Crop) and t.size is not None:
+            return (*t.size, shape[2])
+    return shape
 
 
 def _run_checks(model, fwd, layers, objs, shape):
@@ -266,7 +275,7 @@ def maximize(
 
     layers = _layers_of(objs + regs)
     fwd = _forward(model, layers)
-    _run_checks(model, fwd, layers, objs + regs, shape)
+    _run_checks(model, fwd, layers, objs + regs, _model_input_shape(tfs, shape))
 
     if init is None:
         p0 = par.init(n, seed)
