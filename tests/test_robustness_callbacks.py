@@ -129,3 +129,24 @@ def test_cue_conflict_construction(data):
     assert r.shape_fraction == pytest.approx((r.predicted == r.shape_labels).mean())
     assert r.texture_fraction == pytest.approx((r.predicted == r.texture_labels).mean())
     assert r.shape_fraction + r.texture_fraction + r.other_fraction == pytest.approx(1.0)
+
+
+def test_plotting_callbacks_keep_the_users_matplotlib_backend(tmp_path, data):
+    # a notebook user's inline backend must survive a callback drawing a figure
+    import matplotlib
+
+    from keras_insight.callbacks import EmbeddingPlot
+
+    x, y, _ = data
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        cbs = [
+            AdversarialRobustness((x, y), tmp_path, steps=2, num_samples=8, strict=True),
+            Invariance((x, y), tmp_path, transforms=("blur",), severities=(1,), strict=True),
+            EmbeddingPlot((x, y), tmp_path, use_tsne=False, num_samples=24, strict=True),
+        ]
+        model().fit(x, y, epochs=1, verbose=0, callbacks=cbs)
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)

@@ -176,8 +176,6 @@ class EmbeddingProjector(_FeatureCallback):
 
 def _scatter(coords: np.ndarray, labels: np.ndarray | None, title: str, lims=None, names=None):
     import matplotlib
-
-    matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(4.2, 4.2), dpi=80)

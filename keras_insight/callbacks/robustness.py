@@ -17,12 +17,11 @@ from keras_insight.robustness.shape_bias import shape_bias
 
 
 def _fig_curve(report):
-    import matplotlib
+    # a bare Figure: no pyplot state, and the user's backend stays as it is
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    fig = Figure(figsize=(4.5, 3.2))
+    ax = fig.add_subplot(111)
     for attack, acc in report.accuracy.items():
         ax.plot(
             report.epsilons, acc, marker="o", label=attack, lw=2.5 if attack == "worst" else 1.2

@@ -156,10 +156,7 @@ class InvarianceReport:
 
     def figure(self):
         """One matplotlib figure: accuracy (or 1 - flip rate), flip rate and cosine vs severity."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # the user's backend (headless: Agg by itself)
 
         panels = [("flip rate", self.flip_rate)]
         if self.clean_accuracy is not None:
