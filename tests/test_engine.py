@@ -111,6 +111,7 @@ def test_input_range_inference_and_uint8():
     assert infer_input_range(np.array([3.0, 200.0]), log=False) == (0.0, 255.0)
     assert infer_input_range(np.array([-0.5, 0.5]), log=False) == (-1.0, 1.0)
     assert infer_input_range(np.array([-2.0, 7.0]), log=False) == (-2.0, 7.0)
+    assert infer_input_range(np.full(4, 300.0), log=False) == (300.0, 301.0)
     with pytest.raises(ValueError, match="input_range is required"):
         resolve_input_range(None)
     u = as_float32(np.full((1, 2, 2, 1), 200, np.uint8))

@@ -65,6 +65,8 @@ def infer_input_range(x: Any, *, log: bool = True) -> tuple[float, float]:
             if log:
                 _log_once("input_range inferred as (%g, %g) from data in [%g, %g].", a, b, lo, hi)
             return (a, b)
+    if hi == lo:  # constant data: a degenerate range would break every rescaling
+        hi = lo + 1.0
     if log:
         _log_once("input_range inferred as the data min/max (%g, %g).", lo, hi)
     return (lo, hi)

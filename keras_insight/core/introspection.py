@@ -255,7 +255,10 @@ def default_spatial_layer(model: keras.Model, x: Any = None) -> keras.layers.Lay
         if len(shapes.get(id(layer), ())) == 4:
             last = layer
     if last is None:
-        raise ValueError(f"Model {model.name!r} has no layer with a 4-D (N, H, W, C) output.")
+        raise ValueError(
+            f"Model {model.name!r} has no layer with a 4-D (N, H, W, C) output, so there is no "
+            "feature map to explain; use input-gradient methods (saliency, occlusion) instead."
+        )
     return last
 
 
