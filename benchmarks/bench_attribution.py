@@ -15,10 +15,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from _common import fwd_bwd_seconds, row, time_call  # noqa: E402
+from _peer_common import build  # noqa: E402
 
 from keras_insight import attribution as A  # noqa: E402
 
@@ -26,19 +28,9 @@ PEERS = Path(__file__).resolve().parent / "peers"
 L = keras.layers
 
 
-def small_two_conv(seed: int = 0) -> keras.Model:
-    """The issue's small model: 2 conv layers on 32x32x3, 10 classes."""
-    keras.utils.set_random_seed(seed)
-    return keras.Sequential(
-        [
-            keras.Input((32, 32, 3)),
-            L.Conv2D(16, 3, padding="same", activation="relu", name="conv1"),
-            L.MaxPooling2D(2),
-            L.Conv2D(32, 3, padding="same", activation="relu", name="conv2"),
-            L.GlobalAveragePooling2D(),
-            L.Dense(10, activation="softmax", name="logits"),
-        ]
-    )
+def small_two_conv() -> keras.Model:
+    """The issue's small model: 2 conv layers on 32x32x3, 10 classes (shared with the peers)."""
+    return build(keras)
 
 
 def million_cnn(seed: int = 0) -> keras.Model:

@@ -8,7 +8,7 @@ import numpy as np
 
 
 def build(keras):
-    """The same 2-conv CNN as benchmarks/bench_attribution.small_two_conv, on the given keras."""
+    """The 2-conv CNN of the attribution and synthesis benchmarks, built on the given keras."""
     L = keras.layers
     keras.utils.set_random_seed(0)
     return keras.Sequential(

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from keras_insight._config import logger
 from keras_insight.core.engine import DEFAULT_BATCH_SIZE, cached, compiled, get_forward
+from keras_insight.core.engine import logits as model_logits
 from keras_insight.core.input_range import as_float32
 from keras_insight.core.targets import ClassTarget, Target, check_class_range, resolve_targets
 
@@ -49,14 +50,6 @@ def resolved_targets(
         check_class_range(idx, logits.shape[-1])
         idx = np.where(idx < 0, logits.argmax(-1), idx).astype(np.int32)
     return target, idx
-
-
-def model_logits(
-    model: keras.Model, x: np.ndarray, *, output: Any = None, batch_size: int | None = None
-) -> np.ndarray:
-    from keras_insight.core.engine import forward_outputs
-
-    return forward_outputs(model, x, output=output, batch_size=batch_size)[1]
 
 
 def score_fn(
