@@ -14,8 +14,13 @@ from keras_insight.attribution._common import (
     prepare_images,
     warn_degenerate,
 )
-from keras_insight.core.engine import DEFAULT_BATCH_SIZE, cached, compiled, get_forward
-from keras_insight.core.targets import ClassTarget, check_class_range, resolve_targets
+from keras_insight.core.engine import (
+    DEFAULT_BATCH_SIZE,
+    check_targets_in_range,
+    compiled,
+    get_forward,
+)
+from keras_insight.core.targets import resolve_targets
 
 
 def _starts(size: int, patch: int, stride: int) -> list[int]:
@@ -136,13 +141,7 @@ def occlusion(
     ]
     key = ("occlusion", fwd.key, target.key, probability, x.shape[1:])
     f = compiled(model, key, fn, sig)
-    if isinstance(target, ClassTarget) and (idx >= 0).any():
-        k = cached(
-            model,
-            key + ("num_classes",),
-            lambda: f.get_concrete_function().structured_outputs[1].shape[-1],
-        )
-        check_class_range(idx, k)
+    check_targets_in_range(model, key, f, target, idx, logits_at=1)
     bs = batch_size or DEFAULT_BATCH_SIZE
     q = min(p, bs)  # patches per call
     b = max(1, bs // (q + 1))  # images per call

@@ -19,13 +19,13 @@ from keras_insight.attribution._common import (
 )
 from keras_insight.core.engine import (
     DEFAULT_BATCH_SIZE,
-    cached,
+    check_targets_in_range,
     compiled,
     get_forward,
     gradients,
     score_and_gradients,
 )
-from keras_insight.core.targets import ClassTarget, Target, check_class_range, resolve_targets
+from keras_insight.core.targets import ClassTarget, Target, resolve_targets
 
 METHODS = (
     "vanilla",
@@ -104,13 +104,7 @@ def _direct(model, x, targets, *, method, reduce, output, batch_size) -> np.ndar
     key = ("saliency.direct", fwd.key, target.key, times_input, reduce, scale, x.shape[1:])
     sig = [tf.TensorSpec((None,) + x.shape[1:], tf.float32), tf.TensorSpec((None,), tf.int32)]
     f = compiled(model, key, fn, sig)
-    if isinstance(target, ClassTarget) and idx.max() >= 0:
-        k = cached(
-            model,
-            key + ("num_classes",),
-            lambda: f.get_concrete_function().structured_outputs[2].shape[-1],
-        )
-        check_class_range(idx, k)
+    check_targets_in_range(model, key, f, target, idx, logits_at=2)
     bs = batch_size or DEFAULT_BATCH_SIZE
     if len(x) <= bs:  # the common case: no host-side concatenation
         maps, constant, _ = f(tf.constant(x), tf.constant(idx))

@@ -153,6 +153,29 @@ def score_and_gradients(
     }
 
 
+def check_targets_in_range(
+    model: keras.Model,
+    key: tuple,
+    f: Callable,
+    target: Target,
+    class_idx: np.ndarray,
+    *,
+    logits_at: int,
+) -> None:
+    """Raise a clear error if an explicit class index exceeds the number of classes.
+
+    The class count is read once from the traced output spec of ``f`` (its output number
+    ``logits_at`` holds the logits) and cached under ``key``: no extra forward pass.
+    """
+    if isinstance(target, ClassTarget) and class_idx.size and class_idx.max() >= 0:
+        num_classes = cached(
+            model,
+            key + ("num_classes",),
+            lambda: f.get_concrete_function().structured_outputs[logits_at].shape[-1],
+        )
+        check_class_range(class_idx, num_classes)
+
+
 class GradientResult(NamedTuple):
     """Results of :func:`gradients`, float32 numpy arrays."""
 
@@ -226,13 +249,7 @@ def gradients(
     f = compiled(
         model, key + (x.shape[1:],), fn, [_spec(x), tf.TensorSpec((None,), tf.int32)], jit_compile
     )
-    if isinstance(target, ClassTarget) and class_idx.size and class_idx.max() >= 0:
-        num_classes = cached(
-            model,
-            key + (x.shape[1:], "num_classes"),
-            lambda: f.get_concrete_function().structured_outputs[1].shape[-1],
-        )
-        check_class_range(class_idx, num_classes)
+    check_targets_in_range(model, key + (x.shape[1:],), f, target, class_idx, logits_at=1)
     chunks = []
     bs = batch_size or DEFAULT_BATCH_SIZE
     for start in range(0, n, bs):
