@@ -348,7 +348,10 @@ class NearestNeighbors(_FeatureCallback):
         g_feat = _features(self.model, self.gallery_x, self._layer, pool=self.pool)
         feat_idx, _ = nearest_neighbors(q_feat, g_feat, k=self.k)
         q_img = _images_uint8(self.probe_x, self.input_range)
-        g_img = _images_uint8(self.gallery_x, self.input_range)
+        rows = np.concatenate([feat_idx, self._pixel_idx], axis=1)  # (Nq, 2k) gallery rows
+        # convert only the shown gallery images, not the whole gallery, each time
+        g_img = _images_uint8(self.gallery_x[rows.ravel()], self.input_range)
+        g_img = g_img.reshape(rows.shape + g_img.shape[1:])
         tiles, labels = [], []
         gname = (
             (lambda j: _class_name(int(self.gallery_y[j]), self.class_names))
@@ -358,12 +361,9 @@ class NearestNeighbors(_FeatureCallback):
         for i in range(len(self.probe_x)):
             tiles.append(q_img[i])
             labels.append("q " + self.label_text(i, names=self.class_names))
-            for j in feat_idx[i]:
-                tiles.append(g_img[j])
-                labels.append("f " + gname(j))
-            for j in self._pixel_idx[i]:
-                tiles.append(g_img[j])
-                labels.append("px " + gname(j))
+            for r, j in enumerate(rows[i]):
+                tiles.append(g_img[i, r])
+                labels.append(("f " if r < self.k else "px ") + gname(j))
         picture = grid(np.stack(tiles), ncols=1 + 2 * self.k, labels=labels)
         self.writer.image(f"neighbors/{self._layer.name}", picture, step)
 
