@@ -12,75 +12,82 @@ Example:
     True
 """
 
+import importlib
+
 __version__ = "0.1.0"
 
-from keras_insight import callbacks, datasets, render  # noqa: E402
-from keras_insight.attribution import (  # noqa: E402
-    cam,
-    grad_cam,
-    grad_cam_plus_plus,
-    guided_grad_cam,
-    integrated_gradients,
-    occlusion,
-    saliency,
-    saliency_segmentation,
-    score_cam,
-)
-from keras_insight.core import (  # noqa: E402
-    channel,
-    default_feature_layer,
-    default_spatial_layer,
-    features,
-    gradients,
-    infer_input_range,
-    logits,
-    neuron,
-    resolve_layer,
-    spatial_layers,
-)
-from keras_insight.inspection import (  # noqa: E402
-    activation_maps,
-    dead_channel_fraction,
-    filter_tiles,
-    high_frequency_ratio,
-    model_summary,
-)
-from keras_insight.metrics import (  # noqa: E402
-    deletion_auc,
-    energy_in_mask,
-    insertion_auc,
-    pointing_game,
-    sanity_check,
-)
-from keras_insight.representation import (  # noqa: E402
-    confusion_matrix,
-    grid_layout,
-    linear_probe,
-    max_activating_patches,
-    nearest_neighbors,
-    pca,
-    procrustes_align,
-    receptive_field,
-    tsne,
-    write_projector,
-)
-from keras_insight.robustness import (  # noqa: E402
-    corrupt,
-    fgsm,
-    invariance_report,
-    pgd,
-    robustness_curve,
-    shape_bias,
-)
-from keras_insight.synthesis import (  # noqa: E402
-    class_logit,
-    deep_dream,
-    invert,
-    l2_ball,
-    maximize,
-    style_transfer,
-    synthesize_texture,
-)
+# Where each public name lives. Submodules are imported on first use, so `import keras_insight`
+# and the `keras-insight` command start without TensorFlow (`--help` well under a second).
+_SUBMODULES = ("callbacks", "datasets", "render")
+_API = {
+    "attribution": (
+        "cam",
+        "grad_cam",
+        "grad_cam_plus_plus",
+        "guided_grad_cam",
+        "integrated_gradients",
+        "occlusion",
+        "saliency",
+        "saliency_segmentation",
+        "score_cam",
+    ),
+    "core": (
+        "channel",
+        "default_feature_layer",
+        "default_spatial_layer",
+        "features",
+        "gradients",
+        "infer_input_range",
+        "logits",
+        "neuron",
+        "resolve_layer",
+        "spatial_layers",
+    ),
+    "inspection": (
+        "activation_maps",
+        "dead_channel_fraction",
+        "filter_tiles",
+        "high_frequency_ratio",
+        "model_summary",
+    ),
+    "metrics": (
+        "deletion_auc",
+        "energy_in_mask",
+        "insertion_auc",
+        "pointing_game",
+        "sanity_check",
+    ),
+    "representation": (
+        "confusion_matrix",
+        "grid_layout",
+        "linear_probe",
+        "max_activating_patches",
+        "nearest_neighbors",
+        "pca",
+        "procrustes_align",
+        "receptive_field",
+        "tsne",
+        "write_projector",
+    ),
+    "robustness": (
+        "corrupt",
+        "fgsm",
+        "invariance_report",
+        "pgd",
+        "robustness_curve",
+        "shape_bias",
+    ),
+    "synthesis": (
+        "class_logit",
+        "deep_dream",
+        "invert",
+        "l2_ball",
+        "maximize",
+        "style_transfer",
+        "synthesize_texture",
+    ),
+}
+_WHERE = {name: module for module, names in _API.items() for name in names}
 
 __all__ = [
     "__version__",
@@ -140,3 +147,17 @@ __all__ = [
     "tsne",
     "write_projector",
 ]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
