@@ -273,6 +273,36 @@ def test_pre_relu_grad_cam_is_cam_over_z():
     np.testing.assert_allclose(A.grad_cam(m, x, 1), np.maximum(A.grad_cam(m, x, 1, relu=False), 0))
 
 
+@pytest.mark.parametrize("fn", [A.grad_cam, A.grad_cam_plus_plus])
+def test_grad_cam_relu_at_layer_resolution_then_upsample(fn):
+    # SPEC 4.3: map = upsample(ReLU(sum_k w_k A^k)), the order of Selvaraju et al.
+    keras.utils.set_random_seed(3)
+    m = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            L.Conv2D(8, 3, padding="same", activation="relu", name="conv1"),
+            L.MaxPooling2D(2, name="pool1"),
+            L.Conv2D(6, 3, padding="same", name="conv2"),  # linear: A^k of both signs
+            L.GlobalAveragePooling2D(),
+            L.Dense(4, activation="softmax", name="logits"),
+        ]
+    )
+    x = _x(3)
+    maps, w = fn(m, x, [0, 1, 2], layer="conv2", return_weights=True)
+    acts = m.get_layer("conv2")(m.get_layer("pool1")(m.get_layer("conv1")(x))).numpy()  # 8x8
+    signed = np.einsum("nhwk,nk->nhw", acts, w)
+    assert (signed > 0).any() and (signed < 0).any()  # mixed signs: the order matters
+    up = tf.image.resize(np.maximum(signed, 0)[..., None], (16, 16), method="bilinear")
+    np.testing.assert_allclose(maps, up.numpy()[..., 0], rtol=1e-5, atol=1e-6)
+    wrong = np.maximum(tf.image.resize(signed[..., None], (16, 16)).numpy()[..., 0], 0)
+    assert np.abs(maps - wrong).max() > 1e-3 * np.abs(maps).max()
+    # relu=False keeps the upsampled signed map
+    signed_up = tf.image.resize(signed[..., None], (16, 16), method="bilinear").numpy()[..., 0]
+    np.testing.assert_allclose(
+        fn(m, x, [0, 1, 2], layer="conv2", relu=False), signed_up, rtol=1e-5, atol=1e-6
+    )
+
+
 def test_grad_cam_plus_plus_weights_closed_form_on_gap_dense():
     m = gap_cnn()
     x = _x(3)

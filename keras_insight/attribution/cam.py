@@ -2,7 +2,8 @@
 
 All variants share :class:`_CAMBase`: one compiled call computes the layer activations
 A^k (and the gradients g^k = dF/dA^k), the channel weights, the weighted sum
-sum_k w_k A^k, bilinear upsampling to the input size and the final ReLU. A variant only
+sum_k w_k A^k, the ReLU at the layer's resolution and then bilinear upsampling to the
+input size (the order of Selvaraju et al., pytorch-grad-cam and captum). A variant only
 overrides how the channel weights are computed (as in pytorch-grad-cam's ``base_cam``).
 """
 
@@ -100,10 +101,13 @@ class _CAMBase:
                 acts, grads, logits = tf.cast(a[-1], tf.float32), None, tf.cast(logits, tf.float32)
             w = self.weights(acts, grads, logits, ib, ctx)
             cam = tf.einsum("bhwk,bk->bhw", acts, w)
+            if relu:  # at the layer's resolution, then upsample (SPEC 4.3, Selvaraju et al.)
+                cam = tf.nn.relu(cam)
             return _upsample(cam, size), w, logits
 
         sig = [tf.TensorSpec((None,) + x.shape[1:], tf.float32), tf.TensorSpec((None,), tf.int32)]
-        f = compiled(model, ("cam", self.name, fwd.key, target.key, x.shape[1:]), fn, sig)
+        key = ("cam", self.name, fwd.key, target.key, bool(relu), x.shape[1:])
+        f = compiled(model, key, fn, sig)
         bs = batch_size or DEFAULT_BATCH_SIZE
         maps, ws, logits = [], [], []
         for s in range(0, len(x), bs):
@@ -121,8 +125,6 @@ class _CAMBase:
         if isinstance(target, ClassTarget):
             check_class_range(idx, logits[0].shape[-1])
         maps = np.concatenate(maps).astype(np.float32)
-        if relu:
-            maps = np.maximum(maps, 0.0)
         warn_degenerate(maps, self.name)
         return (maps, np.concatenate(ws)) if return_weights else maps
 
@@ -190,24 +192,6 @@ _grad_cam = _GradCAM()
 _grad_cam_pp = _GradCAMPlusPlus()
 _cam = _CAM()
 
-_SIG_DOC = """
-    Args:
-        model: a Keras model (Sequential, Functional or nested).
-        x: images (N, H, W, C) (or (N, H, W) grayscale).
-        targets: int | per-sample ints | None (predicted class) | callable on logits |
-            ``neuron(...)``/``channel(...)``.
-        layer: the feature layer (name, index or object); default: the last 4-D layer
-            before the head.
-        output: which output of a multi-output model.
-        batch_size: internal batch size.
-        relu: apply the final ReLU (False gives the signed, pre-ReLU map).
-        return_weights: also return the channel weights (N, K).
-
-    Returns:
-        (N, H, W) float32 maps, bilinearly upsampled to the input size.
-"""
-
-
 def grad_cam(
     model,
     x,
@@ -219,13 +203,30 @@ def grad_cam(
     relu=True,
     return_weights=False,
 ):
-    """Grad-CAM (Selvaraju et al. 2017): ReLU(sum_k alpha_k A^k), alpha_k = mean_ij dF/dA^k_ij.
+    """Grad-CAM (Selvaraju et al. 2017): upsample(ReLU(sum_k alpha_k A^k)),
+    alpha_k = mean_ij dF/dA^k_ij; the ReLU acts at the layer's resolution.
 
     Example:
         >>> from keras_insight.testing import small_cnn
         >>> import numpy as np
         >>> grad_cam(small_cnn(), np.random.rand(2, 16, 16, 3), layer="conv2").shape
         (2, 16, 16)
+
+    Args:
+        model: a Keras model (Sequential, Functional or nested).
+        x: images (N, H, W, C) (or (N, H, W) grayscale).
+        targets: int | per-sample ints | None (predicted class) | callable on logits |
+            ``neuron(...)``/``channel(...)``.
+        layer: the feature layer (name, index or object); default: the last 4-D layer
+            before the head.
+        output: which output of a multi-output model.
+        batch_size: internal batch size.
+        relu: apply the ReLU at the layer's resolution before upsampling (False gives the
+            upsampled signed map).
+        return_weights: also return the channel weights (N, K).
+
+    Returns:
+        (N, H, W) float32 maps, bilinearly upsampled to the input size.
     """
     return _grad_cam(
         model,
@@ -258,6 +259,22 @@ def grad_cam_plus_plus(
         >>> import numpy as np
         >>> grad_cam_plus_plus(small_cnn(), np.random.rand(1, 16, 16, 3)).shape
         (1, 16, 16)
+
+    Args:
+        model: a Keras model (Sequential, Functional or nested).
+        x: images (N, H, W, C) (or (N, H, W) grayscale).
+        targets: int | per-sample ints | None (predicted class) | callable on logits |
+            ``neuron(...)``/``channel(...)``.
+        layer: the feature layer (name, index or object); default: the last 4-D layer
+            before the head.
+        output: which output of a multi-output model.
+        batch_size: internal batch size.
+        relu: apply the ReLU at the layer's resolution before upsampling (False gives the
+            upsampled signed map).
+        return_weights: also return the channel weights (N, K).
+
+    Returns:
+        (N, H, W) float32 maps, bilinearly upsampled to the input size.
     """
     return _grad_cam_pp(
         model,
@@ -282,13 +299,29 @@ def cam(
     relu=True,
     return_weights=False,
 ):
-    """CAM (Zhou et al. 2016) for <conv> -> GAP -> Dense models: ReLU(sum_k w_kc A^k).
+    """CAM (Zhou et al. 2016) for <conv> -> GAP -> Dense models: upsample(ReLU(sum_k w_kc A^k)).
 
     Example:
         >>> from keras_insight.testing import gap_cnn
         >>> import numpy as np
         >>> cam(gap_cnn(), np.random.rand(1, 16, 16, 3), 0).shape
         (1, 16, 16)
+
+    Args:
+        model: a Keras model (Sequential, Functional or nested).
+        x: images (N, H, W, C) (or (N, H, W) grayscale).
+        targets: int | per-sample ints | None (predicted class) | callable on logits |
+            ``neuron(...)``/``channel(...)``.
+        layer: the feature layer (name, index or object); default: the last 4-D layer
+            before the head.
+        output: which output of a multi-output model.
+        batch_size: internal batch size.
+        relu: apply the ReLU at the layer's resolution before upsampling (False gives the
+            upsampled signed map).
+        return_weights: also return the channel weights (N, K).
+
+    Returns:
+        (N, H, W) float32 maps, bilinearly upsampled to the input size.
     """
     return _cam(
         model,
@@ -300,10 +333,6 @@ def cam(
         relu=relu,
         return_weights=return_weights,
     )
-
-
-for _f in (grad_cam, grad_cam_plus_plus, cam):
-    _f.__doc__ += _SIG_DOC
 
 
 def score_cam(
