@@ -116,3 +116,39 @@ def test_input_range_inference_and_uint8():
         resolve_input_range(None)
     u = as_float32(np.full((1, 2, 2, 1), 200, np.uint8))
     assert u.dtype == np.float32 and u.max() == 200.0
+
+
+# ------------------------------------------------------------------ cache keys (issue 10.2)
+
+
+def test_fresh_lambda_per_call_reuses_one_compiled_function_and_distinct_ones_differ():
+    m = small_cnn(seed=5)
+
+    def margin(c):
+        return lambda logits: logits[:, c] - logits[:, 0]
+
+    def n_compiled():
+        return sum(engine.TRACE_COUNTS.values())
+
+    gradients(m, X[:2], targets=margin(1))
+    before = n_compiled()
+    for _ in range(3):  # a fresh lambda each call, same computation: no new function
+        r1 = gradients(m, X[:2], targets=margin(1))
+    assert n_compiled() == before
+    r3 = gradients(m, X[:2], targets=margin(3))  # same code, other closure value: other function
+    ref1, ref3, ref0 = (gradients(m, X[:2], targets=c).input_grads for c in (1, 3, 0))
+    np.testing.assert_allclose(r1.input_grads, ref1 - ref0, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(r3.input_grads, ref3 - ref0, rtol=1e-4, atol=1e-6)
+
+
+def test_two_custom_objectives_with_one_name_do_not_share_a_compiled_function():
+    from keras_insight.synthesis import Objective, class_logit, maximize
+
+    m = small_cnn(seed=6)
+    kw = dict(steps=3, transforms=(), input_range=(0.0, 1.0), seed=2, param="pixels")
+    mine0 = Objective(lambda ctx: ctx.logits[:, 0], "mine")
+    mine1 = Objective(lambda ctx: ctx.logits[:, 1], "mine")
+    a, b = maximize(m, mine0, **kw), maximize(m, mine1, **kw)
+    np.testing.assert_allclose(a, maximize(m, class_logit(0), **kw), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b, maximize(m, class_logit(1), **kw), rtol=1e-5, atol=1e-6)
+    assert np.abs(a - b).max() > 1e-3

@@ -7,11 +7,109 @@ class), a callable ``logits -> (batch,) scores``, or a unit object such as
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
+
+
+def structural_key(obj: Any, _depth: int = 0) -> Any:
+    """A hashable key that is equal only for objects that compute the same thing.
+
+    Compiled functions are cached under keys built from the user's callables; keying on a
+    name lets two different callables share one compiled function, and keying on ``id``
+    keeps a new one per fresh lambda (and a recycled id can hit a stale one). A Python
+    function is keyed on its code object and the current values of everything it reads
+    from outside (closure cells, defaults, globals it names), recursively; objects with a
+    ``key`` property (targets, objectives) on that key; numbers and strings on their value;
+    numpy arrays on their bytes; anything else on the object itself (held by the key, so
+    its id cannot be recycled).
+
+    Example:
+        >>> make = lambda c: (lambda z: z[:, c])
+        >>> structural_key(make(0)) == structural_key(make(0))
+        True
+        >>> structural_key(make(0)) == structural_key(make(1))
+        False
+    """
+    if _depth > 8:
+        return ("deep", _Keep(obj))
+    if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes)):
+        return obj
+    if isinstance(obj, (tuple, list)):
+        return (type(obj).__name__,) + tuple(structural_key(v, _depth + 1) for v in obj)
+    if isinstance(obj, dict):
+        return ("dict",) + tuple(
+            (structural_key(k, _depth + 1), structural_key(v, _depth + 1)) for k, v in obj.items()
+        )
+    if isinstance(obj, np.ndarray):
+        digest = hashlib.blake2b(np.ascontiguousarray(obj).tobytes(), digest_size=16).digest()
+        return ("ndarray", obj.dtype.str, obj.shape, digest)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, types.FunctionType) and not _library_function(obj):
+        code = obj.__code__
+        cells = tuple(
+            structural_key(c.cell_contents, _depth + 1) if _cell_full(c) else ("empty",)
+            for c in obj.__closure__ or ()
+        )
+        names = tuple(n for n in code.co_names if n in obj.__globals__)
+        glob = tuple(
+            (n, structural_key(obj.__globals__[n], _depth + 1))
+            for n in names
+            if not isinstance(obj.__globals__[n], types.ModuleType)
+        )
+        defaults = structural_key(obj.__defaults__, _depth + 1)
+        kwdefaults = structural_key(obj.__kwdefaults__, _depth + 1)
+        return ("function", code, cells, glob, defaults, kwdefaults)
+    if isinstance(obj, functools.partial):
+        return ("partial", structural_key((obj.func, obj.args, obj.keywords), _depth + 1))
+    if isinstance(obj, types.MethodType):
+        return ("method", structural_key(obj.__func__, _depth + 1), ("obj", obj.__self__))
+    key = getattr(type(obj), "key", None)
+    if isinstance(key, property):
+        return (type(obj).__name__, obj.key)
+    try:
+        hash(obj)
+    except TypeError:
+        return ("unhashable", _Keep(obj))
+    return ("obj", obj)
+
+
+_LIBRARIES = ("tensorflow", "keras", "numpy", "scipy", "keras_insight")
+
+
+def _library_function(fn: types.FunctionType) -> bool:
+    """A module-level function of a library: stable, keyed on itself."""
+    module = (getattr(fn, "__module__", None) or "").split(".")[0]
+    return module in _LIBRARIES and "<locals>" not in fn.__qualname__
+
+
+def _cell_full(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 - raises ValueError when the cell is empty
+    except ValueError:
+        return False
+    return True
+
+
+class _Keep:
+    """Holds an unhashable object inside a key (so its id is not recycled); equal by id."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, _Keep) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
 
 
 class Target:
@@ -51,7 +149,7 @@ class CallableTarget(Target):
 
     @property
     def key(self) -> tuple:
-        return ("callable", id(self.fn))
+        return ("callable", structural_key(self.fn))
 
     def score(self, logits, activations, class_idx):
         s = tf.cast(self.fn(logits), tf.float32)

@@ -13,6 +13,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from keras_insight.core.targets import structural_key
+
 LayerRef = Any  # a layer name, index or keras layer object
 #: pseudo-layer: the (transformed) input image itself, phi = identity
 INPUT = "@input"
@@ -59,7 +61,7 @@ class Objective:
 
     Args:
         fn: ``Context -> (B,) tensor``.
-        name: a readable description (also the cache key: equal names mean equal objectives).
+        name: a readable description.
         layers: layer references whose activations ``fn`` reads.
         refs: names of reference image sets whose activations ``fn`` reads.
         checks: ``[(model, shapes) -> None]`` validators run before compiling.
@@ -89,7 +91,14 @@ class Objective:
 
     @property
     def key(self) -> tuple:
-        return (self.name, tuple(layer_key(lyr) for lyr in self.layers), self.refs)
+        """Structural: equal only for objectives that compute the same score (the name alone
+        is not enough: two custom objectives may share one)."""
+        return (
+            self.name,
+            structural_key(self.fn),
+            tuple(layer_key(lyr) for lyr in self.layers),
+            self.refs,
+        )
 
     def __repr__(self) -> str:
         return f"Objective({self.name})"
