@@ -18,8 +18,10 @@ from keras_insight import attribution as A
 from keras_insight.callbacks.base import InsightCallback
 from keras_insight.core.engine import logits as model_logits
 from keras_insight.core.introspection import default_spatial_layer, require_spatial, resolve_layer
+from keras_insight.dashboard import summary as dashboard
 from keras_insight.metrics import energy_in_mask, pointing_game
-from keras_insight.render import grid, normalize_minmax, overlay
+from keras_insight.render import grid, normalize_minmax, overlay, to_uint8
+from tensorboard_plugin_insight.metadata import INPUT_TAG, overlay_tag
 
 _CAM_METHODS = {
     "grad_cam": A.grad_cam,
@@ -76,7 +78,8 @@ class _AttributionCallback(InsightCallback):
         return x[..., 0] if x.shape[-1] == 1 else x[..., :3]
 
     def log(self, step: int) -> None:
-        predicted = model_logits(self.model, self.probe_x).argmax(-1)
+        probe_logits = model_logits(self.model, self.probe_x)
+        predicted = probe_logits.argmax(-1)
         targets = (
             self.probe_y.astype(np.int32) if self.target == "true" else predicted.astype(np.int32)
         )
@@ -86,11 +89,16 @@ class _AttributionCallback(InsightCallback):
         for tag, maps in self.maps(targets).items():
             pictures = overlay(shown, normalize_minmax(maps), alpha=self.alpha, cmap=self.cmap)
             self.writer.image(f"{tag}/overlay", grid(pictures, labels=labels), step)
+            dashboard.write_sample_images(self.writer, overlay_tag(tag), pictures, step)
             if masks is not None:
                 self.writer.scalar(f"{tag}/pointing_game", pointing_game(maps, masks), step)
                 self.writer.scalar(
                     f"{tag}/energy_in_mask", float(energy_in_mask(maps, masks).mean()), step
                 )
+        # The Insight dashboard's per-sample record (same probe set, no extra forward pass).
+        dashboard.write_probe(self.writer, step, probe_logits, self.probe_y, self.class_names)
+        if self._last_logged is None:  # first log of this fit: the inputs as shown
+            dashboard.write_sample_images(self.writer, INPUT_TAG, to_uint8(shown), step)
 
 
 class GradCAM(_AttributionCallback):

@@ -19,6 +19,7 @@ from keras_insight.core.introspection import (
     layer_output_shapes,
     resolve_layer,
 )
+from keras_insight.dashboard.summary import write_confusion
 from keras_insight.representation import (
     confusion_from_labels,
     grid_layout,
@@ -549,6 +550,7 @@ class ConfusionMatrix(InsightCallback):
                 self.writer.scalar(f"confusion/acc_group_{gname}", a, step)
             self.writer.scalar("confusion/worst_group_acc", min(by_group.values()), step)
         self.writer.figure("confusion/matrix", self._figure(cm, step), step)
+        write_confusion(self.writer, cm, step)  # the Insight dashboard's class view
 
     def _figure(self, cm: np.ndarray, step: int):
         from matplotlib.figure import Figure

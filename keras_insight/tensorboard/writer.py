@@ -182,6 +182,18 @@ class InsightWriter:
                     sanitize_tag(tag), str(markdown), step=int(step), description=description
                 )
 
+    def summary(self, tag: str, tensor: Any, step: int, metadata: Any) -> None:
+        """Write a raw tensor with its ``SummaryMetadata`` (plugin name and data class).
+
+        For custom TensorBoard plugins (the ``insight`` dashboard): TensorBoard's data
+        provider lists a plugin's series only when ``metadata.data_class`` is set.
+        """
+        if not self.chief:
+            return
+        with self._lock:
+            with self._ensure_open().as_default():
+                tf.summary.write(sanitize_tag(tag), tensor, step=int(step), metadata=metadata)
+
     def figure(self, tag: str, fig: Figure, step: int, description: str | None = None) -> None:
         """Render a matplotlib figure (Agg) and write it as an RGB image; the figure is closed."""
         from keras_insight.render.images import figure_to_array
