@@ -14,6 +14,10 @@ Example:
 
 import importlib
 
+from keras_insight._config import check_environment
+
+check_environment()  # one-line ImportError without TensorFlow or on another Keras backend
+
 __version__ = "0.1.0"
 
 # Where each public name lives. Submodules are imported on first use, so `import keras_insight`

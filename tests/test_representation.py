@@ -364,19 +364,15 @@ def test_sprite_size_rule_and_subsampling(tmp_path, rng, caplog):
         assert side == int(np.ceil(np.sqrt(kept))) * thumb <= 8192
     assert sprite_layout(2_000_000, (8, 8))[0] < 2_000_000
     # non-image inputs: no sprite, a warning
-    logging.getLogger("keras_insight").propagate = True
-    try:
-        with caplog.at_level(logging.WARNING, logger="keras_insight"):
-            write_projector(
-                tmp_path, rng.normal(size=(4, 3)), images=rng.normal(size=(4, 3, 5, 7)), tag=0
-            )
-            assert "not images" in caplog.text
-            # too many for a 8192 px sprite of 200 px tiles: subsample with a warning
-            big = rng.uniform(size=(1700, 200, 1, 1)).astype("float32")
-            write_projector(tmp_path, rng.normal(size=(1700, 2)), images=big, thumb_size=200, tag=1)
-            assert "do not fit" in caplog.text
-    finally:
-        logging.getLogger("keras_insight").propagate = False
+    with caplog.at_level(logging.WARNING, logger="keras_insight"):
+        write_projector(
+            tmp_path, rng.normal(size=(4, 3)), images=rng.normal(size=(4, 3, 5, 7)), tag=0
+        )
+        assert "not images" in caplog.text
+        # too many for a 8192 px sprite of 200 px tiles: subsample with a warning
+        big = rng.uniform(size=(1700, 200, 1, 1)).astype("float32")
+        write_projector(tmp_path, rng.normal(size=(1700, 2)), images=big, thumb_size=200, tag=1)
+        assert "do not fit" in caplog.text
     cfg = _read_config(tmp_path / "insight")
     assert cfg.embeddings[0].sprite.image_path == ""
     assert list(cfg.embeddings[1].tensor_shape) == [(8192 // 200) ** 2, 2]

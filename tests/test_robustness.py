@@ -326,13 +326,8 @@ def test_probability_output_warns(data, caplog):
 
     m = Probs()
     m(data[:1])
-    logger = logging.getLogger("keras_insight")
-    logger.propagate = True
-    try:
-        with caplog.at_level(logging.WARNING, logger="keras_insight"):
-            pgd(m, data[:4], [0, 1, 2, 3], eps=0.05, steps=1, input_range=(0, 1))
-    finally:
-        logger.propagate = False
+    with caplog.at_level(logging.WARNING, logger="keras_insight"):
+        pgd(m, data[:4], [0, 1, 2, 3], eps=0.05, steps=1, input_range=(0, 1))
     assert "probabilities" in caplog.text
 
 

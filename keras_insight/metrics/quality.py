@@ -9,6 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+from scipy.integrate import trapezoid  # np.trapezoid needs numpy 2 (TF 2.16/2.17: < 2)
 
 from keras_insight.attribution._common import (
     baseline_array,
@@ -83,7 +84,7 @@ def _curve(
 
 def _auc(curves: np.ndarray) -> np.ndarray:
     frac = np.linspace(0.0, 1.0, curves.shape[1])
-    return np.trapezoid(curves, frac, axis=1).astype(np.float32)
+    return trapezoid(curves, frac, axis=1).astype(np.float32)
 
 
 def deletion_auc(

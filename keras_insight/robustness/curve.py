@@ -7,6 +7,7 @@ from typing import Any
 
 import keras
 import numpy as np
+from scipy.integrate import trapezoid  # np.trapezoid needs numpy 2 (TF 2.16/2.17: < 2)
 
 from keras_insight.robustness.attacks import (
     _check_eps,
@@ -229,7 +230,7 @@ def robustness_curve(
 
     worst = accuracy["worst"]
     if eps_arr[-1] > 0 and eps_arr.size > 1:
-        auc = float(np.trapezoid(worst, eps_arr) / (eps_arr[-1] - eps_arr[0]))
+        auc = float(trapezoid(worst, eps_arr) / (eps_arr[-1] - eps_arr[0]))
     else:
         auc = float(worst[-1])
     diagnostics = {f"zero_grad_fraction_{k}": v for k, v in zero_fracs.items()}
