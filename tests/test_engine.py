@@ -152,3 +152,32 @@ def test_two_custom_objectives_with_one_name_do_not_share_a_compiled_function():
     np.testing.assert_allclose(a, maximize(m, class_logit(0), **kw), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(b, maximize(m, class_logit(1), **kw), rtol=1e-5, atol=1e-6)
     assert np.abs(a - b).max() > 1e-3
+
+
+# ------------------------------------------------------------------ one name per concept (10.7)
+
+
+def test_engine_units_and_synthesis_objectives_accept_each_other():
+    import keras_insight as ki
+    from keras_insight import synthesis as S
+
+    m = small_cnn(seed=7)
+    x = X[:3]
+    for unit, obj in [
+        (ki.channel("conv2", 3), S.channel("conv2", 3)),
+        (ki.neuron("conv1", 2, 5, 6), S.neuron("conv1", 2, 5, 6)),
+    ]:
+        g_unit = gradients(m, x, targets=unit).input_grads
+        g_obj = gradients(m, x, targets=obj).input_grads
+        np.testing.assert_allclose(g_obj, g_unit, rtol=1e-5, atol=1e-7)
+        assert np.abs(g_unit).max() > 0
+        kw = dict(steps=3, transforms=(), input_range=(0.0, 1.0), seed=1, param="pixels")
+        np.testing.assert_allclose(
+            ki.maximize(m, unit, **kw), ki.maximize(m, obj, **kw), rtol=1e-5, atol=1e-6
+        )
+    # an objective that is a target: class_logit(c) - logit(0) equals the callable difference
+    diff = gradients(m, x, targets=S.class_logit(2) - S.class_logit(0)).input_grads
+    ref = gradients(m, x, targets=lambda z: z[:, 2] - z[:, 0]).input_grads
+    np.testing.assert_allclose(diff, ref, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="reads the input image"):
+        gradients(m, x, targets=S.class_logit(0) - 0.1 * S.l2())

@@ -13,7 +13,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from keras_insight.core.targets import structural_key
+from keras_insight.core.targets import Target, UnitTarget, structural_key
 
 LayerRef = Any  # a layer name, index or keras layer object
 #: pseudo-layer: the (transformed) input image itself, phi = identity
@@ -23,6 +23,13 @@ INPUT = "@input"
 def layer_key(layer: LayerRef) -> Any:
     """Hashable key of a layer reference (name, index or object id)."""
     return layer if isinstance(layer, (str, int)) else ("id", id(layer))
+
+
+def _no_image() -> ValueError:
+    return ValueError(
+        "This objective reads the input image, which a gradient target does not see: use "
+        "class_logit, channel, neuron or layer_l2 (or their sums) as a target."
+    )
 
 
 class Context:
@@ -35,11 +42,23 @@ class Context:
     """
 
     def __init__(self, image, logits, acts: dict, input_range, refs: dict | None = None):
-        self.image = image
+        self._image = image
         self.logits = logits
         self._acts = acts
-        self.input_range = input_range
+        self._input_range = input_range
         self._refs = refs or {}
+
+    @property
+    def image(self):
+        if self._image is None:
+            raise _no_image()
+        return self._image
+
+    @property
+    def input_range(self):
+        if self._input_range is None:
+            raise _no_image()
+        return self._input_range
 
     def act(self, layer: LayerRef):
         """float32 activations of ``layer`` for the transformed images."""
@@ -53,11 +72,16 @@ class Context:
         """The context of sample ``i`` alone (batch of one)."""
         acts = {k: v[i : i + 1] for k, v in self._acts.items()}
         refs = {r: {k: v[i : i + 1] for k, v in d.items()} for r, d in self._refs.items()}
-        return Context(self.image[i : i + 1], self.logits[i : i + 1], acts, self.input_range, refs)
+        image = None if self._image is None else self._image[i : i + 1]
+        return Context(image, self.logits[i : i + 1], acts, self._input_range, refs)
 
 
-class Objective:
+class Objective(Target):
     """A per-sample score ``fn(ctx) -> (B,)`` to maximise; supports ``+``, ``-``, ``*`` scalar.
+
+    An objective that reads only logits and layer activations (``class_logit``, ``channel``,
+    ``neuron``, ``layer_l2`` and their combinations) is also a gradient target: pass it as
+    ``targets`` to ``saliency``, ``grad_cam``, ``gradients``...
 
     Args:
         fn: ``Context -> (B,) tensor``.
@@ -88,6 +112,31 @@ class Objective:
 
     def __call__(self, ctx: Context):
         return tf.cast(self.fn(ctx), tf.float32)
+
+    def score(self, logits, activations, class_idx):
+        """The objective as a gradient target (no image, no references)."""
+        if self.refs or INPUT in self.layers:
+            raise ValueError(
+                f"{self.name} reads reference or input images and cannot be a gradient target: "
+                "use class_logit, channel, neuron or layer_l2 (or their sums)."
+            )
+        acts = {layer_key(lyr): a for lyr, a in zip(self.layers, activations)}
+        return self(Context(None, tf.cast(logits, tf.float32), acts, None))
+
+    @classmethod
+    def from_target(cls, target: Any) -> Objective:
+        """The objective of an engine unit target (``keras_insight.channel``/``neuron``)."""
+        if isinstance(target, Objective):
+            return target
+        if isinstance(target, UnitTarget):
+            layer = target.layers[0]
+            if target.mean:
+                return channel(layer, target.channel)
+            return neuron(layer, target.channel, target.y, target.x)
+        raise TypeError(
+            "Expected keras_insight.synthesis objectives (class_logit, channel, ...) or "
+            f"keras_insight.channel/neuron, got {type(target).__name__}."
+        )
 
     @property
     def key(self) -> tuple:

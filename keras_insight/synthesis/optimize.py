@@ -71,12 +71,7 @@ def _as_objectives(objective: Any) -> list[Objective]:
     objs = list(objective) if isinstance(objective, (list, tuple)) else [objective]
     if not objs:
         raise ValueError("No objective given: pass an Objective or a non-empty list of them.")
-    for o in objs:
-        if not isinstance(o, Objective):
-            raise TypeError(
-                f"Expected keras_insight.synthesis objectives (class_logit, channel, ...), got {type(o).__name__}."
-            )
-    return objs
+    return [Objective.from_target(o) for o in objs]
 
 
 def _layers_of(objs: Sequence[Objective]) -> list:
@@ -162,6 +157,9 @@ def _build_loop(
                 per_sample = _total(objs, ctx)
                 for r in regs:
                     per_sample = per_sample - r(ctx)
+                prior = param.penalty(p)  # e.g. data_prior: weight * ||z||^2
+                if prior is not None:
+                    per_sample = per_sample - prior
                 total = tf.reduce_sum(per_sample)
             g = tape.gradient(total, p)
             m = b1 * m + (1 - b1) * g
@@ -243,6 +241,8 @@ def maximize(
     objs = _as_objectives(objective)
     if not isinstance(model, keras.Model):
         raise TypeError(f"Expected a keras.Model, got {type(model).__name__}.")
+    if input_range is None and isinstance(param, Param):  # e.g. data_prior(x): range of x
+        input_range = (param.lo, param.hi)
     rng = resolve_input_range(input_range, None, what="synthesis (maximize)")
     shape = image_shape_of(model, image_shape)
     steps = int(steps)
@@ -255,6 +255,11 @@ def maximize(
         par = make_param(param, shape, rng)
     if tuple(par.shape) != shape:
         raise ValueError(f"The parameterisation has shape {par.shape}, the image shape is {shape}.")
+    if (par.lo, par.hi) != rng:
+        raise ValueError(
+            f"The parameterisation maps into {(par.lo, par.hi)} but input_range is {rng}: "
+            "fit it for the model's range (e.g. data_prior(x, input_range=...))."
+        )
     tfs = resolve_transforms(transforms, shape)
     blur = next((r for r in regularizers if isinstance(r, BlurEvery)), None)
     regs = [r for r in regularizers if not isinstance(r, BlurEvery)]
