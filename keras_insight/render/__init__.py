@@ -4,6 +4,7 @@ Algorithms return raw float32 arrays; everything that turns them into pixels liv
 and every picture returned is uint8.
 """
 
+from keras_insight.render.difference import signed_heatmap
 from keras_insight.render.grids import grid, label_height
 from keras_insight.render.images import (
     as_uint8,
@@ -25,6 +26,7 @@ __all__ = [
     "normalize_minmax",
     "normalize_symmetric",
     "overlay",
+    "signed_heatmap",
     "to_uint8",
     "upscale_nearest",
 ]

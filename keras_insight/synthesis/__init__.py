@@ -29,6 +29,7 @@ from keras_insight.synthesis.objectives import (
 )
 from keras_insight.synthesis.optimize import blur_every, maximize, objective_values
 from keras_insight.synthesis.param import FourierParam, Param, PixelParam, l2_ball
+from keras_insight.synthesis.prior import DataPrior, data_prior, principal_components
 from keras_insight.synthesis.transforms import (
     crop,
     default_transforms,
@@ -42,6 +43,7 @@ from keras_insight.synthesis.transforms import (
 __all__ = [
     "INPUT",
     "Context",
+    "DataPrior",
     "FourierParam",
     "Objective",
     "Param",
@@ -51,6 +53,7 @@ __all__ = [
     "channel",
     "class_logit",
     "crop",
+    "data_prior",
     "deep_dream",
     "default_transforms",
     "feature_match",
@@ -65,6 +68,7 @@ __all__ = [
     "neuron",
     "objective_values",
     "pad",
+    "principal_components",
     "roll",
     "rotate",
     "scale",

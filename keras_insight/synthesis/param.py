@@ -48,6 +48,10 @@ class Param:
         """Projection after each optimiser step (identity by default)."""
         return p
 
+    def penalty(self, p):
+        """Per-image penalty (N,) subtracted from the objective (a prior), or None (default)."""
+        return None
+
 
 class PixelParam(Param):
     """x = lo + (hi - lo) * p with p projected to [0, 1] after each step (range-relative units).
