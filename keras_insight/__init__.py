@@ -34,6 +34,7 @@ _API = {
         "saliency",
         "saliency_segmentation",
         "score_cam",
+        "smooth",
     ),
     "core": (
         "channel",
@@ -145,6 +146,7 @@ __all__ = [
     "sanity_check",
     "score_cam",
     "shape_bias",
+    "smooth",
     "spatial_layers",
     "style_transfer",
     "synthesize_texture",

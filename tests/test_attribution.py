@@ -153,6 +153,38 @@ def test_smoothgrad_chunked_over_samples_and_batch_composition(method):
     assert np.isfinite(whole).all()
 
 
+@pytest.mark.parametrize("kind", ["smoothgrad", "smoothgrad_sq", "vargrad"])
+def test_smooth_of_vanilla_saliency_equals_builtin_smoothgrad(kind):
+    m = small_cnn()
+    x = _x(3)
+    wrapped = A.smooth(A.saliency, n=5, level=0.2, kind=kind, seed=3)(m, x, [0, 1, 2], reduce=None)
+    builtin = A.saliency(m, x, [0, 1, 2], method=kind, n=5, level=0.2, seed=3, reduce=None)
+    np.testing.assert_allclose(wrapped, builtin, rtol=1e-4, atol=1e-6)
+    assert np.abs(builtin).max() > 0
+
+
+@pytest.mark.parametrize("kind", ["smoothgrad", "vargrad"])
+def test_smooth_is_the_statistic_of_the_method_over_the_same_seeded_noise(kind):
+    # NoiseTunnel over integrated gradients and Grad-CAM: by hand from smoothgrad_noise
+    m = small_cnn()
+    x = _x(2)
+    n, sigma = 3, 0.1
+    z = A.smoothgrad_noise(x, n, seed=5)
+    for method, kw in [(A.integrated_gradients, {"steps": 8}), (A.grad_cam, {})]:
+        runs = np.stack([method(m, x + sigma * z[:, j], 1, **kw) for j in range(n)])
+        expected = runs.mean(0) if kind == "smoothgrad" else runs.var(0)
+        got = A.smooth(method, n=n, sigma=sigma, kind=kind, seed=5)(m, x, 1, **kw)
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-7)
+        assert np.abs(expected).max() > 0
+    # None = the class predicted at the clean input, for every noisy copy
+    pred = core_logits(m, x).argmax(-1)
+    np.testing.assert_allclose(
+        A.smooth(A.grad_cam, n=n, sigma=sigma, seed=5)(m, x),
+        A.smooth(A.grad_cam, n=n, sigma=sigma, seed=5)(m, x, pred),
+        rtol=1e-6,
+    )
+
+
 def test_smoothgrad_noise_is_gaussian_with_sigma():
     # linear model, base gradient x input: g = w * (x + sigma z), so the VarGrad map is
     # w^2 sigma^2 var(z) and the SmoothGrad map w * (x + sigma mean(z))

@@ -17,6 +17,8 @@ from keras_insight.attribution.saliency import (
     guided_relu,
     integrated_gradients,
     saliency,
+    smooth,
+    smoothgrad_noise,
 )
 from keras_insight.attribution.segmentation import saliency_segmentation  # needs cv2 on call
 
@@ -36,4 +38,6 @@ __all__ = [
     "saliency",
     "saliency_segmentation",
     "score_cam",
+    "smooth",
+    "smoothgrad_noise",
 ]

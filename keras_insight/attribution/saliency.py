@@ -26,6 +26,7 @@ from keras_insight.core.engine import (
     score_and_gradients,
 )
 from keras_insight.core.targets import ClassTarget, Target, resolve_targets
+from keras_insight.core.validation import check_images
 
 METHODS = (
     "vanilla",
@@ -172,6 +173,102 @@ def _normal_blocks(pairs: tf.Tensor, block: int, shape: tuple) -> tf.Tensor:
     return tf.reshape(z, (-1, block) + shape)
 
 
+def smoothgrad_noise(x: Any, n: int, seed: int = 0) -> np.ndarray:
+    """The standard normal noise of SmoothGrad: (N, n, H, W, C) float32.
+
+    Sample j of image i is drawn from a stream seeded by (seed, i, j // 64), exactly as
+    ``saliency(method="smoothgrad", seed=seed)`` and :func:`smooth` draw it, so results do
+    not depend on the batch size or on the other images.
+
+    Example:
+        >>> import numpy as np
+        >>> z = smoothgrad_noise(np.zeros((2, 4, 4, 1)), n=3, seed=1)
+        >>> z.shape, bool(np.allclose(z[:1], smoothgrad_noise(np.zeros((1, 4, 4, 1)), 3, 1)))
+        ((2, 3, 4, 4, 1), True)
+    """
+    x = np.asarray(x)
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"SmoothGrad needs n >= 1 noise samples, got {n}.")
+    shape = tuple(int(d) for d in x.shape[1:])
+    block = min(n, _BLOCK)
+    nb = -(-n // block)
+    keys = _image_keys(seed, len(x))
+    blocks = np.tile(np.arange(nb, dtype=np.int64), len(x))
+    pairs = tf.constant(np.stack([np.repeat(keys, nb), blocks], axis=1))
+    z = _normal_blocks(pairs, block, shape).numpy()
+    return z.reshape((len(x), nb * block) + shape)[:, :n]
+
+
+SMOOTH_KINDS = ("smoothgrad", "smoothgrad_sq", "vargrad")
+
+
+def smooth(
+    method: Any,
+    n: int = 25,
+    sigma: float | None = None,
+    *,
+    level: float = 0.15,
+    kind: str = "smoothgrad",
+    seed: int = 0,
+) -> Any:
+    """SmoothGrad / VarGrad over any attribution method (captum's NoiseTunnel).
+
+    Returns ``smoothed(model, x, targets=None, **kwargs)`` that computes, for each image,
+    the mean ("smoothgrad"), mean of squares ("smoothgrad_sq") or variance ("vargrad") of
+    ``method(model, x + sigma * z_j, targets, **kwargs)`` over ``n`` seeded noise samples
+    z_j (:func:`smoothgrad_noise`), sigma in input units or, when ``sigma`` is None,
+    ``level * (max(x) - min(x))`` per image (Smilkov et al. 2017; Adebayo et al. 2018).
+    A ``None`` target is the class predicted at the clean ``x`` for every noisy copy.
+    ``smooth(saliency)(m, x, reduce=None)`` equals ``saliency(m, x, method="smoothgrad",
+    reduce=None)`` with the same ``n``, ``level`` and ``seed``.
+
+    Example:
+        >>> from keras_insight.testing import small_cnn
+        >>> import numpy as np
+        >>> from keras_insight.attribution import grad_cam, integrated_gradients
+        >>> smooth(grad_cam, n=2)(small_cnn(), np.random.rand(1, 16, 16, 3)).shape
+        (1, 16, 16)
+        >>> smooth(integrated_gradients, n=2, kind="vargrad")(
+        ...     small_cnn(), np.random.rand(1, 16, 16, 3), 0, steps=4).shape
+        (1, 16, 16, 3)
+    """
+    if kind not in SMOOTH_KINDS:
+        raise ValueError(f"kind must be one of {SMOOTH_KINDS}, got {kind!r}.")
+    if int(n) < 1:
+        raise ValueError(f"smooth needs n >= 1 noise samples, got {n}.")
+    if (sigma is not None and sigma < 0) or level < 0:
+        raise ValueError(f"The noise must be >= 0, got sigma={sigma}, level={level}.")
+    n = int(n)
+
+    def smoothed(model: keras.Model, x: Any, targets: Any = None, **kwargs: Any) -> np.ndarray:
+        x = prepare_images(x)
+        if x.shape[0] == 0:
+            return method(model, x, targets, **kwargs)
+        target, idx = resolved_targets(
+            model, x, targets, output=kwargs.get("output"), batch_size=kwargs.get("batch_size")
+        )
+        t = _engine_targets(target, idx)
+        if sigma is None:
+            sig = level * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))
+        else:
+            sig = np.full(len(x), sigma, np.float32)
+        sig = sig.astype(np.float32).reshape((-1,) + (1,) * (x.ndim - 1))
+        noise = smoothgrad_noise(x, n, seed)
+        mean = sq = None
+        for j in range(n):
+            a = np.asarray(method(model, x + sig * noise[:, j], t, **kwargs), np.float64)
+            mean = a / n if mean is None else mean + a / n
+            sq = a * a / n if sq is None else sq + a * a / n
+        stat = {"smoothgrad": mean, "smoothgrad_sq": sq, "vargrad": sq - mean * mean}[kind]
+        return np.maximum(stat, 0.0).astype(np.float32) if kind == "vargrad" else stat.astype(
+            np.float32
+        )
+
+    smoothed.__name__ = f"smooth_{getattr(method, '__name__', 'method')}"
+    return smoothed
+
+
 def _smooth_fn(model, target, shape, *, method, base, output, final, reduce, block):
     """Compiled SmoothGrad chunk: ``(x (B,...), idx, keys (B,), level, j0, m) ->`` the
     statistic of the gradients at ``x + sigma * noise`` over samples ``j0 .. j0 + m`` of
@@ -291,21 +388,38 @@ def saliency(
     output: int | str | None = None,
     batch_size: int | None = None,
     seed: int = 0,
-    **kw: Any,
+    n: int = 25,
+    level: float = 0.15,
+    base: str = "vanilla",
 ) -> np.ndarray:
     """Gradient saliency maps of the target score f with respect to the input.
 
     * "vanilla": df/dx (Simonyan et al. 2014); "gradient_x_input": x * df/dx.
     * "smoothgrad" / "smoothgrad_sq" / "vargrad" (Smilkov et al. 2017; Adebayo et al. 2018):
-      mean / mean of squares / variance of the gradient at x + N(0, sigma^2) with
-      sigma = level * (max(x) - min(x)) per image; options ``n=25``, ``level=0.15``,
-      ``base="vanilla"`` (or "gradient_x_input", "guided_backprop", "deconvnet").
+      mean / mean of squares / variance of the ``base`` gradient at x + N(0, sigma^2) over
+      ``n`` seeded samples, sigma = level * (max(x) - min(x)) per image. :func:`smooth` does
+      the same over any attribution method.
     * "guided_backprop" (Springenberg et al. 2015) and "deconvnet" (Zeiler & Fergus 2014):
       the gradient with every ReLU's backward pass replaced (fused activations, ReLU layers
       and Activation("relu")); the user's model is untouched.
 
     ``reduce="max_abs"`` gives (N, H, W) = max over channels of |map| (Simonyan 2014),
     ``"sum"`` sums channels, ``None`` returns the signed (N, H, W, C) map.
+
+    Args:
+        model: a Keras model; scores are pre-activation logits.
+        x: images (N, H, W, C) (or (N, H, W) grayscale).
+        targets: int | per-sample ints | None (predicted class) | callable on logits |
+            ``neuron(...)``/``channel(...)``.
+        method: one of :data:`METHODS`.
+        reduce: "max_abs", "sum", "abs_sum" or None (signed, per channel).
+        output: which output of a multi-output model.
+        batch_size: internal batch size (noisy copies per compiled call for SmoothGrad).
+        seed: SmoothGrad noise seed.
+        n: SmoothGrad noise samples per image.
+        level: SmoothGrad noise level (fraction of each image's value range).
+        base: the gradient SmoothGrad averages: "vanilla", "gradient_x_input",
+            "guided_backprop" or "deconvnet".
 
     Example:
         >>> from keras_insight.testing import small_cnn
@@ -316,15 +430,12 @@ def saliency(
     """
     if method not in METHODS:
         raise ValueError(f"Unknown saliency method {method!r}; choose one of {METHODS}.")
+    check_images(model, x, grayscale_2d=True)
     x = prepare_images(x)
     if x.shape[0] == 0:
         return _empty(x, reduce)
     reduce_channels(x[:0], reduce)  # validate early
-    n = int(kw.pop("n", kw.pop("samples", 25)))
-    level = float(kw.pop("level", kw.pop("noise_level", 0.15)))
-    base = kw.pop("base", "vanilla")
-    if kw:
-        raise TypeError(f"saliency() got unexpected options {sorted(kw)}.")
+    n, level = int(n), float(level)
     if base not in ("vanilla", "gradient_x_input", "guided_backprop", "deconvnet"):
         raise ValueError(f"SmoothGrad base must be a gradient method, got {base!r}.")
     if method in ("smoothgrad", "smoothgrad_sq", "vargrad"):
@@ -401,6 +512,7 @@ def integrated_gradients(
         >>> bool(abs(delta[0]) < 1e-3)
         True
     """
+    check_images(model, x, grayscale_2d=True)
     x = prepare_images(x)
     alphas, weights = _quadrature(int(steps), quadrature)
     if x.shape[0] == 0:
