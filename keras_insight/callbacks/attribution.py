@@ -9,12 +9,15 @@ object, or at a spurious background.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from keras_insight import attribution as A
+from keras_insight._config import logger
 from keras_insight.callbacks.base import InsightCallback
 from keras_insight.core.engine import logits as model_logits
 from keras_insight.core.introspection import default_spatial_layer, require_spatial, resolve_layer
@@ -29,6 +32,31 @@ _CAM_METHODS = {
     "score_cam": A.score_cam,
     "cam": A.cam,
 }
+
+
+class _ConstantMapCount(logging.Filter):
+    """Count, and hold back, the methods' "N of M maps are constant" warnings in a block."""
+
+    _PATTERN = re.compile(r"(\d+) of (\d+) maps are constant")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maps = self.total = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        found = self._PATTERN.search(record.getMessage())
+        if found is None:
+            return True
+        self.maps += int(found.group(1))
+        self.total += int(found.group(2))
+        return False
+
+    def __enter__(self) -> _ConstantMapCount:
+        logger.addFilter(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        logger.removeFilter(self)
 
 
 class _AttributionCallback(InsightCallback):
@@ -49,6 +77,8 @@ class _AttributionCallback(InsightCallback):
         if target not in ("predicted", "true"):
             raise ValueError(f"target must be 'predicted' or 'true', got {target!r}.")
         self.target = target
+        self.constant_maps = 0  # maps that came out constant (all zeros), over every log
+        self._constant_noted = False
         self.alpha = alpha
         self.cmap = cmap
         self.class_names = class_names
@@ -86,7 +116,22 @@ class _AttributionCallback(InsightCallback):
         labels = [self.label_text(i, predicted, self.class_names) for i in range(len(self.probe_x))]
         masks = self._masks()
         shown = self._display()
-        for tag, maps in self.maps(targets).items():
+        with _ConstantMapCount() as constant:
+            results = self.maps(targets)
+        if constant.maps:
+            self.constant_maps += constant.maps
+            if not self._constant_noted:  # once per callback, not every epoch
+                self._constant_noted = True
+                logger.warning(
+                    "%s: %d of %d maps at step %d are constant (all zeros): a dead target or "
+                    "layer; later ones are counted in .constant_maps (silence with "
+                    "logging.getLogger('keras_insight').setLevel(logging.ERROR)).",
+                    self.family,
+                    constant.maps,
+                    constant.total,
+                    step,
+                )
+        for tag, maps in results.items():
             pictures = overlay(shown, normalize_minmax(maps), alpha=self.alpha, cmap=self.cmap)
             self.writer.image(f"{tag}/overlay", grid(pictures, labels=labels), step)
             dashboard.write_sample_images(self.writer, overlay_tag(tag), pictures, step)

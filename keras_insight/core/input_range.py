@@ -13,11 +13,12 @@ _uint8_noted = False
 _logged: set = set()
 
 
-def _log_once(msg: str, *args) -> None:
-    text = msg % args
-    if text not in _logged:
-        _logged.add(text)
-        logger.info(text)
+def _log_once(key: Any, msg: str, *args) -> None:
+    # once per process and outcome: callbacks with different probe sets would otherwise
+    # each repeat the note with their own data min/max
+    if key not in _logged:
+        _logged.add(key)
+        logger.info(msg, *args)
 
 
 def as_float32(x: Any, *, ndim: int | None = 4, name: str = "x") -> np.ndarray:
@@ -63,12 +64,20 @@ def infer_input_range(x: Any, *, log: bool = True) -> tuple[float, float]:
     for a, b in _SNAPS:
         if lo >= a and hi <= b:
             if log:
-                _log_once("input_range inferred as (%g, %g) from data in [%g, %g].", a, b, lo, hi)
+                _log_once(
+                    (a, b), "input_range inferred as (%g, %g) from data in [%g, %g].", a, b, lo, hi
+                )
             return (a, b)
     if hi == lo:  # constant data: a degenerate range would break every rescaling
         hi = lo + 1.0
     if log:
-        _log_once("input_range inferred as the data min/max (%g, %g).", lo, hi)
+        _log_once(
+            "min/max",
+            "input_range inferred as the data min/max (%g, %g); pass input_range=(lo, hi) to "
+            "fix it (each probe set gives its own).",
+            lo,
+            hi,
+        )
     return (lo, hi)
 
 
