@@ -21,6 +21,7 @@ from __future__ import annotations
 
 __all__ = [
     "CONFUSION_TAG",
+    "DEFAULT_MAX_IMAGES_PER_TAG",
     "INPUT_TAG",
     "OVERLAY_PREFIX",
     "PLUGIN_NAME",
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 PLUGIN_NAME = "insight"
+DEFAULT_MAX_IMAGES_PER_TAG = 2000  # the report's default cap (``--max-images-per-tag``)
 SCHEMA_VERSION = 1
 PROBE_TAG = "insight/probe"
 INPUT_TAG = "insight/input"

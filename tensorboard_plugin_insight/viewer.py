@@ -41,7 +41,7 @@ __all__ = [
     "runs_view",
 ]
 
-DEFAULT_MAX_IMAGES_PER_TAG = 2000
+DEFAULT_MAX_IMAGES_PER_TAG = md.DEFAULT_MAX_IMAGES_PER_TAG
 IMAGES_PLUGIN = "images"
 SCALARS_PLUGIN = "scalars"
 # Image summaries of the images plugin are [width, height, png_0, ...].

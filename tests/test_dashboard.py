@@ -253,11 +253,23 @@ def test_report_caps_images_per_tag_and_says_so(logs):
 
 def test_report_command_on_missing_or_empty_dir_is_one_line_exit_2(tmp_path, capsys):
     from keras_insight.cli import main
+    from keras_insight.tensorboard import get_writer
 
-    for target in (tmp_path / "missing", tmp_path):
+    empty, scalars_only = tmp_path / "empty", tmp_path / "scalars_only"
+    empty.mkdir()
+    w = get_writer(scalars_only)
+    w.scalar("loss", 1.0, step=0)
+    w.close()
+    expected = {
+        tmp_path / "missing": "is not a directory",
+        empty: "no event files",
+        scalars_only: "no insight data",
+    }
+    for target, message in expected.items():
         assert main(["report", str(target), "-o", str(tmp_path / "r.html")]) == 2
-        err = capsys.readouterr().err.strip()
-        assert len(err.splitlines()) == 1 and "insight" in err.lower() or "directory" in err
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("keras-insight report: ")
+        assert message in err
     assert not (tmp_path / "r.html").exists()
 
 

@@ -7,9 +7,11 @@ CSS are inlined; a Content-Security-Policy lets the page run only its own inline
 (by hash) and load only ``data:`` images, so it works offline and fetches nothing.
 
 Example:
-    >>> write_report("/no/such/dir", "/tmp/r.html")  # doctest: +IGNORE_EXCEPTION_DETAIL
-    Traceback (most recent call last):
-    ValueError: ...
+    >>> try:
+    ...     write_report("/no/such/dir", "report.html")
+    ... except NoInsightData as err:
+    ...     print(err)
+    '/no/such/dir' is not a directory: pass the log_dir of a training run
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import time
 from typing import Any
 
 from tensorboard_plugin_insight import metadata as md
-from tensorboard_plugin_insight import viewer
-from tensorboard_plugin_insight.plugin import static_file
+
+# TensorBoard's modules are imported where they are used: the keras-insight command builds
+# its parser (this module's add_report_command) on every start, --help included.
 
 __all__ = [
     "NoInsightData",
@@ -63,7 +66,7 @@ def _provider(logdir: str) -> Any:
 
 
 def build_views(
-    logdir: str | os.PathLike, *, max_images_per_tag: int | None = viewer.DEFAULT_MAX_IMAGES_PER_TAG
+    logdir: str | os.PathLike, *, max_images_per_tag: int | None = md.DEFAULT_MAX_IMAGES_PER_TAG
 ) -> dict[str, Any]:
     """``{"runs": [...], "views": {run: viewer JSON}}`` with images as ``data:`` URIs.
 
@@ -72,9 +75,13 @@ def build_views(
     """
     from tensorboard import context
 
+    from tensorboard_plugin_insight import viewer
+
     logdir = os.fspath(logdir)
     if not os.path.isdir(logdir):
         raise NoInsightData(f"{logdir!r} is not a directory: pass the log_dir of a training run")
+    if not any("tfevents" in name for _, _, names in os.walk(logdir) for name in names):
+        raise NoInsightData(f"no event files under {logdir!r}: pass the log_dir of a training run")
     source = viewer.ProviderSource(_provider(logdir), context.RequestContext(), "")
     runs = source.insight_runs()
     if not runs:
@@ -102,6 +109,8 @@ def _script_json(obj: Any) -> str:
 
 def render_html(data: dict[str, Any], *, title: str = "Insight report") -> str:
     """The report page for ``build_views`` output: one HTML string, no external reference."""
+    from tensorboard_plugin_insight.plugin import static_file
+
     module = static_file("insight.js").decode("utf-8")
     css = static_file("insight.css").decode("utf-8")
     script = module + _BOOT
@@ -125,7 +134,7 @@ def write_report(
     logdir: str | os.PathLike,
     out: str | os.PathLike = "report.html",
     *,
-    max_images_per_tag: int | None = viewer.DEFAULT_MAX_IMAGES_PER_TAG,
+    max_images_per_tag: int | None = md.DEFAULT_MAX_IMAGES_PER_TAG,
 ) -> dict[str, Any]:
     """Write the self-contained report of every insight run under ``logdir`` to ``out``.
 
@@ -189,8 +198,8 @@ def add_report_command(sub: Any) -> None:
     r.add_argument(
         "--max-images-per-tag",
         type=_positive_int,
-        default=viewer.DEFAULT_MAX_IMAGES_PER_TAG,
+        default=md.DEFAULT_MAX_IMAGES_PER_TAG,
         help="cap on embedded images per tag; evenly spaced epochs are kept and the page "
-        f"says so (default {viewer.DEFAULT_MAX_IMAGES_PER_TAG})",
+        f"says so (default {md.DEFAULT_MAX_IMAGES_PER_TAG})",
     )
     r.set_defaults(func=report_command)
