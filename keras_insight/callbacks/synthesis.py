@@ -8,12 +8,20 @@ from typing import Any
 
 import numpy as np
 
-from keras_insight.callbacks.base import InsightCallback
+from keras_insight.callbacks.base import InsightCallback, unpack_validation_data
 from keras_insight.core.engine import logits as model_logits
 from keras_insight.core.input_range import as_float32
 from keras_insight.core.introspection import require_spatial, resolve_layer
-from keras_insight.render import grid, to_uint8
-from keras_insight.synthesis import channel, class_logit, invert, maximize
+from keras_insight.render import grid, signed_heatmap, to_uint8
+from keras_insight.synthesis import (
+    DataPrior,
+    Param,
+    channel,
+    class_logit,
+    data_prior,
+    invert,
+    maximize,
+)
 from keras_insight.synthesis.optimize import image_shape_of
 
 
@@ -29,7 +37,20 @@ def _check_log_dir(log_dir: Any, cls: str) -> str:
 class _SynthesisCallback(InsightCallback):
     requires_data = False
 
-    def __init__(self, log_dir, *, steps, image_shape, param, transforms, lr, **kwargs):
+    def __init__(
+        self,
+        log_dir,
+        *,
+        steps,
+        image_shape,
+        param,
+        transforms,
+        lr,
+        prior_components=64,
+        prior_weight=0.1,
+        prior_samples=2000,
+        **kwargs,
+    ):
         super().__init__(
             kwargs.pop("validation_data", None),
             _check_log_dir(log_dir, type(self).__name__),
@@ -37,6 +58,18 @@ class _SynthesisCallback(InsightCallback):
         )
         self.steps, self.image_shape = int(steps), image_shape
         self.param, self.transforms, self.lr = param, transforms, float(lr)
+        if not isinstance(param, (str, Param)):
+            raise TypeError(
+                f"{type(self).__name__}: param must be 'auto', 'fourier', 'pixels' or a Param "
+                f"(e.g. data_prior(x_val)), got {type(param).__name__}."
+            )
+        if int(prior_samples) < 2:
+            raise ValueError(f"prior_samples must be >= 2, got {prior_samples!r}.")
+        self.prior_components, self.prior_weight = int(prior_components), float(prior_weight)
+        self.prior_samples = int(prior_samples)
+        self._prior_cache: tuple[Any, DataPrior] | None = None
+        self._prior: DataPrior | None = None
+        self._param: Any = param
 
     def validate(self) -> None:
         if self.input_range is None:
@@ -44,14 +77,52 @@ class _SynthesisCallback(InsightCallback):
                 f"{self.family}: input_range is required (there is no data to infer it from): "
                 "pass input_range=(lo, hi), e.g. (0, 1) or (0, 255)."
             )
-        self._shape = image_shape_of(self.model, self.image_shape)
+        try:
+            self._shape = image_shape_of(self.model, self.image_shape)
+        except ValueError:
+            if self.image_shape is not None or self.probe_x is None:
+                raise
+            # a model that does not say its input size (subclassed): the probe images do
+            self._shape = image_shape_of(self.model, self.probe_x.shape[1:])
+        self._resolve_param()
+
+    def _resolve_param(self) -> None:
+        """``param="auto"``: a data prior fitted on the validation data (once per run, on at
+        most ``prior_samples`` images), or ``"fourier"`` when there is none."""
+        self._prior = self.param if isinstance(self.param, DataPrior) else None
+        self._param = self.param
+        if not (isinstance(self.param, str) and self.param == "auto"):
+            return
+        if self.validation_data is None:
+            self._param = "fourier"
+            return
+        src = self.validation_data
+        if self._prior_cache is None or self._prior_cache[0] is not src:
+            x, _, _ = unpack_validation_data(src, limit=self.prior_samples)
+            x = as_float32(x, name="validation_data images")
+            if tuple(x.shape[1:]) != tuple(self._shape):
+                raise ValueError(
+                    f"{self.family}: validation images are {tuple(x.shape[1:])} but the model "
+                    f"takes {tuple(self._shape)}; the data prior needs images the model takes "
+                    "(pass param='fourier' to synthesise without one)."
+                )
+            prior = data_prior(
+                x,
+                self.prior_components,
+                self.prior_weight,
+                input_range=self.input_range,
+                max_samples=self.prior_samples,
+                seed=self.seed,
+            )
+            self._prior_cache = (src, prior)
+        self._param = self._prior = self._prior_cache[1]
 
     def _synthesise(self, objectives):
         return maximize(
             self.model,
             objectives,
             steps=self.steps,
-            param=self.param,
+            param=self._param,
             transforms=self.transforms,
             lr=self.lr,
             input_range=self.input_range,
@@ -72,6 +143,16 @@ class ClassSynthesis(_SynthesisCallback):
     model's prediction for each image) and ``synthesis/class_<c>``; scalar
     ``synthesis/self_accuracy`` = fraction of images the model assigns to their class.
 
+    With ``validation_data`` (and the default ``param="auto"``) the images are searched
+    under a data prior (:func:`keras_insight.synthesis.data_prior`, fitted once per run on
+    at most ``prior_samples`` validation images): x = clip(mu + sum_k z_k s_k v_k) over the
+    data's top principal components, penalty ``prior_weight * ||z||^2``. Small models then
+    give recognisable class images instead of saturated strokes. Next to each image the
+    grid shows its difference from the prior mean, x - mu, as a signed heatmap (what the
+    model added: red/blue for one channel, signed colour on grey for RGB), also written as
+    ``synthesis/difference/class_<c>``, and the mean itself as ``synthesis/prior_mean``.
+    Without data the Fourier parameterisation is used.
+
     Args:
         log_dir: run directory (written under ``<log_dir>/insight/``).
         classes: ``"all"`` or a list of class indices.
@@ -80,7 +161,12 @@ class ClassSynthesis(_SynthesisCallback):
         input_range: the model's input range (required unless ``validation_data`` is given).
         image_shape: (H, W, C) when the model does not fix its input size.
         seed: initialisation and transform seed.
-        param, transforms, lr: see :func:`keras_insight.synthesis.maximize`.
+        param: ``"auto"`` (default: data prior with validation data, else ``"fourier"``),
+            ``"fourier"``, ``"pixels"`` or a Param such as ``data_prior(x_val, ...)``.
+        prior_components, prior_weight, prior_samples: the data prior's K (default 64),
+            penalty weight w (default 0.1, see docs/synthesis.md for the sweep) and the
+            number of validation images it is fitted on (default 2000).
+        transforms, lr: see :func:`keras_insight.synthesis.maximize`.
         class_names: optional names for the labels.
         per_class_images: also write one tag per class (default True).
         validation_data, at_train_end, strict: see ``InsightCallback``.
@@ -97,6 +183,8 @@ class ClassSynthesis(_SynthesisCallback):
         Counter()
     """
 
+    needs_classes = True
+
     def __init__(
         self,
         log_dir: str = "logs",
@@ -107,11 +195,14 @@ class ClassSynthesis(_SynthesisCallback):
         input_range: tuple[float, float] | None = None,
         image_shape: Sequence[int] | None = None,
         seed: int = 0,
-        param: str = "fourier",
+        param: str | Param = "auto",
         transforms: Any = "default",
         lr: float = 0.05,
         class_names: Sequence[str] | None = None,
         per_class_images: bool = True,
+        prior_components: int = 64,
+        prior_weight: float = 0.1,
+        prior_samples: int = 2000,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -121,6 +212,9 @@ class ClassSynthesis(_SynthesisCallback):
             param=param,
             transforms=transforms,
             lr=lr,
+            prior_components=prior_components,
+            prior_weight=prior_weight,
+            prior_samples=prior_samples,
             freq=freq,
             seed=seed,
             input_range=input_range,
@@ -159,10 +253,28 @@ class ClassSynthesis(_SynthesisCallback):
             f"{self._name(c)} p:{self._name(int(p))}" for c, p in zip(self._classes, predicted)
         ]
         colors = [(0, 128, 0) if p == c else (200, 0, 0) for c, p in zip(self._classes, predicted)]
-        self.writer.image("synthesis/classes", grid(pics, labels=labels, label_colors=colors), step)
+        heat = None
+        if self._prior is None:
+            picture = grid(pics, labels=labels, label_colors=colors)
+        else:  # each class image, then its difference from the prior mean
+            heat = signed_heatmap(self._prior.difference(images))
+            rgb = pics if pics.shape[-1] == 3 else np.repeat(pics, 3, axis=-1)
+            tiles = np.stack([rgb, heat], axis=1).reshape(-1, *rgb.shape[1:])
+            n = len(self._classes)
+            picture = grid(
+                tiles,
+                ncols=2 * int(np.ceil(np.sqrt(n))),
+                labels=[t for lab in labels for t in (lab, "minus mean")],
+                label_colors=[t for col in colors for t in (col, (0, 0, 0))],
+            )
+            mean_pic = self._pictures(self._prior.mean_image[None])[0]
+            self.writer.image("synthesis/prior_mean", mean_pic, step)
+        self.writer.image("synthesis/classes", picture, step)
         if self.per_class_images:
-            for c, pic in zip(self._classes, pics):
+            for i, (c, pic) in enumerate(zip(self._classes, pics)):
                 self.writer.image(f"synthesis/class_{c}", pic, step)
+                if heat is not None:
+                    self.writer.image(f"synthesis/difference/class_{c}", heat[i], step)
         self.writer.scalar(
             "synthesis/self_accuracy", float(np.mean(predicted == np.array(self._classes))), step
         )
@@ -184,6 +296,8 @@ class FilterSynthesis(_SynthesisCallback):
         >>> from keras_insight.callbacks.synthesis import FilterSynthesis
         >>> cb = FilterSynthesis("/tmp/ki_doc", "conv1", [0, 1, 2], input_range=(0, 1))
     """
+
+    needs_layers = True
 
     def __init__(
         self,
@@ -268,6 +382,8 @@ class FeatureInversion(InsightCallback):
         >>> from keras_insight.callbacks.synthesis import FeatureInversion
         >>> cb = FeatureInversion(np.zeros((2, 8, 8, 1)), ["conv1"], log_dir="/tmp/ki_doc")
     """
+
+    needs_layers = True
 
     def __init__(
         self,
