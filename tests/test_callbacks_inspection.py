@@ -178,7 +178,7 @@ def test_bad_validation_data(data, match, tmp_path):
     x, y = _data()
     with pytest.raises(ValueError, match=match):
         _bn_model().fit(
-            x, y, epochs=1, verbose=0, callbacks=[ActivationMaps(data, log_dir=tmp_path)]
+            x, y, epochs=1, verbose=0, callbacks=[ActivationMaps(data, log_dir=tmp_path, strict=True)]
         )
 
 
@@ -190,7 +190,7 @@ def test_bad_layer_and_log_dir(tmp_path):
             y,
             epochs=1,
             verbose=0,
-            callbacks=[ActivationMaps((x, y), log_dir=tmp_path, layers=["nope"])],
+            callbacks=[ActivationMaps((x, y), log_dir=tmp_path, layers=["nope"], strict=True)],
         )
     with pytest.raises(ValueError, match=r"not a 4-D.*'conv1'"):
         _bn_model().fit(
@@ -198,12 +198,14 @@ def test_bad_layer_and_log_dir(tmp_path):
             y,
             epochs=1,
             verbose=0,
-            callbacks=[ActivationMaps((x, y), log_dir=tmp_path, layers=["out"])],
+            callbacks=[ActivationMaps((x, y), log_dir=tmp_path, layers=["out"], strict=True)],
         )
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(OSError, match=str(blocker)):
-        _bn_model().fit(x, y, epochs=1, verbose=0, callbacks=[FilterGrid(log_dir=blocker / "logs")])
+        _bn_model().fit(
+            x, y, epochs=1, verbose=0, callbacks=[FilterGrid(log_dir=blocker / "logs", strict=True)]
+        )
 
 
 def test_tensorboard_serves_the_callback_images(tmp_path):

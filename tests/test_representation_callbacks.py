@@ -103,16 +103,22 @@ def test_bad_input(tmp_path, data):
             y,
             epochs=1,
             verbose=0,
-            callbacks=[EmbeddingProjector((x, y), tmp_path, layer="nope")],
+            callbacks=[EmbeddingProjector((x, y), tmp_path, layer="nope", strict=True)],
         )
     with pytest.raises(ValueError, match="4-D"):
         model.fit(
-            x, y, epochs=1, verbose=0, callbacks=[MaxActivatingPatches(x, "gap", None, tmp_path)]
+            x,
+            y,
+            epochs=1,
+            verbose=0,
+            callbacks=[MaxActivatingPatches(x, "gap", None, tmp_path, strict=True)],
         )
     with pytest.raises(ValueError, match="labels"):
-        model.fit(x, y, epochs=1, verbose=0, callbacks=[ConfusionMatrix(x, tmp_path)])
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[ConfusionMatrix(x, tmp_path, strict=True)])
     with pytest.raises(ValueError, match="gallery"):
-        NearestNeighbors((x, y), (x[:2], y[:2]), tmp_path, k=5)
+        NearestNeighbors((x, y), None, tmp_path, k=5)
+    with pytest.raises(ValueError, match="k must be"):
+        NearestNeighbors((x, y), (x, y), tmp_path, k=0)
 
 
 def test_projector_without_labels_has_single_unheaded_column(tmp_path, data):

@@ -104,9 +104,9 @@ def test_adversarial_needs_labels_and_bad_options(tmp_path, data):
         Invariance((x, y), tmp_path, severities=(0, 6))
     m = model()
     with pytest.raises(ValueError, match="true labels"):
-        m.fit(x, y, epochs=1, verbose=0, callbacks=[AdversarialRobustness(x, tmp_path)])
+        m.fit(x, y, epochs=1, verbose=0, callbacks=[AdversarialRobustness(x, tmp_path, strict=True)])
     with pytest.raises(ValueError, match="masks"):
-        m.fit(x, y, epochs=1, verbose=0, callbacks=[ShapeBias((x, y), tmp_path)])
+        m.fit(x, y, epochs=1, verbose=0, callbacks=[ShapeBias((x, y), tmp_path, strict=True)])
 
 
 def test_cue_conflict_construction(data):

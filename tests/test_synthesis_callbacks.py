@@ -76,10 +76,22 @@ def test_bad_configuration_errors(tmp_path):
     with pytest.raises(ValueError, match="input_range is required"):
         _fit(m, [ClassSynthesis(tmp_path, steps=2, strict=True)], epochs=1)
     with pytest.raises(ValueError, match="out of range"):
-        _fit(m, [ClassSynthesis(tmp_path, classes=[9], steps=2, input_range=(0, 1))], epochs=1)
+        _fit(
+            m,
+            [ClassSynthesis(tmp_path, classes=[9], steps=2, input_range=(0, 1), strict=True)],
+            epochs=1,
+        )
     with pytest.raises(ValueError, match="not a 4-D"):
-        _fit(m, [FilterSynthesis(tmp_path, "gap", [0], steps=2, input_range=(0, 1))], epochs=1)
+        _fit(
+            m,
+            [FilterSynthesis(tmp_path, "gap", [0], steps=2, input_range=(0, 1), strict=True)],
+            epochs=1,
+        )
     with pytest.raises(ValueError, match="out of range"):
-        _fit(m, [FilterSynthesis(tmp_path, "conv1", [99], steps=2, input_range=(0, 1))], epochs=1)
+        _fit(
+            m,
+            [FilterSynthesis(tmp_path, "conv1", [99], steps=2, input_range=(0, 1), strict=True)],
+            epochs=1,
+        )
     with pytest.raises(TypeError, match="log_dir"):
         ClassSynthesis(np.zeros((2, 4, 4, 1)))

@@ -18,7 +18,7 @@ import numpy as np
 
 from keras_insight import attribution as A
 from keras_insight._config import logger
-from keras_insight.callbacks.base import InsightCallback
+from keras_insight.callbacks.base import InsightCallback, predicted_classes
 from keras_insight.core.engine import logits as model_logits
 from keras_insight.core.introspection import default_spatial_layer, require_spatial, resolve_layer
 from keras_insight.dashboard import summary as dashboard
@@ -109,10 +109,12 @@ class _AttributionCallback(InsightCallback):
 
     def log(self, step: int) -> None:
         probe_logits = model_logits(self.model, self.probe_x)
-        predicted = probe_logits.argmax(-1)
+        predicted = predicted_classes(probe_logits)
         targets = (
             self.probe_y.astype(np.int32) if self.target == "true" else predicted.astype(np.int32)
         )
+        if probe_logits.shape[-1] == 1:
+            targets = None  # one output unit (binary logit, regression): explain the output
         labels = [self.label_text(i, predicted, self.class_names) for i in range(len(self.probe_x))]
         masks = self._masks()
         shown = self._display()
@@ -172,6 +174,8 @@ class GradCAM(_AttributionCallback):
         >>> import tempfile; d = tempfile.mkdtemp()
         >>> _ = m.fit(x, y, epochs=1, verbose=0, callbacks=[GradCAM((x, y, masks), d, num_samples=4)])
     """
+
+    needs_layers = True
 
     def __init__(
         self,

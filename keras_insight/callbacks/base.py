@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import collections
+import hashlib
+import os
 import time
+import weakref
 from typing import Any
 
 import keras
@@ -11,40 +14,136 @@ import numpy as np
 
 from keras_insight._config import logger
 from keras_insight.core.input_range import as_float32, resolve_input_range
-from keras_insight.tensorboard import get_writer
+from keras_insight.core.introspection import is_subclassed, output_layer
+from keras_insight.tensorboard import INSIGHT_SUBDIR, get_writer, new_run_name
 
 
 def _to_numpy(v: Any) -> np.ndarray:
     return v.numpy() if hasattr(v, "numpy") else np.asarray(v)
 
 
+MAX_SCAN = 4096
+"""The most samples any reader of validation data takes (one default for every callback).
+
+A ``tf.data.Dataset`` is read until this many samples or its end, whichever comes first, so
+an endless pipeline (``ds.repeat()``) returns; pass ``max_scan=`` to a callback to change it.
+"""
+
+
+def _is_infinite(dataset: Any) -> bool:
+    try:
+        import tensorflow as tf
+
+        return int(dataset.cardinality()) == int(tf.data.INFINITE_CARDINALITY)
+    except Exception:  # not a tf.data dataset, or cardinality unknown
+        return False
+
+
+def _sample_keys(arrays: tuple[np.ndarray, ...]) -> list[bytes]:
+    """One content hash per sample (image and label bytes): equal samples, equal keys."""
+    x = np.ascontiguousarray(arrays[0])
+    y = None
+    if len(arrays) > 1 and np.ndim(arrays[1]) >= 1 and len(arrays[1]) == len(x):
+        y = np.ascontiguousarray(arrays[1])
+    keys = []
+    for i in range(len(x)):
+        h = hashlib.blake2b(x[i].tobytes(), digest_size=16)
+        if y is not None:
+            h.update(y[i].tobytes())
+        keys.append(h.digest())
+    return keys
+
+
 def unpack_validation_data(
-    data: Any, *, limit: int | None = 4096
-) -> tuple[np.ndarray, np.ndarray | None, tuple]:
+    data: Any,
+    *,
+    limit: int | None = MAX_SCAN,
+    dedupe: bool = True,
+    return_index: bool = False,
+    what: str = "validation_data",
+) -> tuple:
     """Turn arrays, a tuple ``(x, y, extra...)`` or a ``tf.data.Dataset`` into numpy.
 
-    Returns ``(x, y or None, extras)``. A dataset is read until ``limit`` samples (it may be
-    batched or not). One-hot labels become class indices.
+    Returns ``(x, y or None, extras)`` (and the kept row indices when ``return_index``). A
+    dataset (batched or not) is read until ``limit`` samples (default :data:`MAX_SCAN`;
+    ``None`` reads to the end and is refused for an endless dataset) or its end; a
+    warning says when an endless dataset was cut or when the data repeat. Duplicate
+    samples (same image and label bytes, i.e. one content hash) are dropped, keeping first
+    occurrences, so probe sets never hold the same sample twice. One-hot labels become
+    class indices.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> x = np.arange(12, dtype="float32").reshape(3, 2, 2, 1)
+        >>> ds = tf.data.Dataset.from_tensor_slices((x, np.arange(3))).repeat().batch(2)
+        >>> xs, ys, _ = unpack_validation_data(ds, limit=10)
+        >>> ys.tolist()
+        [0, 1, 2]
     """
     if data is None:
-        raise ValueError("validation_data is required: pass (x, y) arrays or a tf.data.Dataset.")
+        raise ValueError(f"{what} is required: pass (x, y) arrays or a tf.data.Dataset.")
+    if limit is not None and int(limit) < 1:
+        raise ValueError(f"max_scan must be a positive number of samples, got {limit!r}.")
+    if hasattr(data, "as_numpy_iterator"):  # tf.data.Dataset: read once per object
+        key = (id(data), limit, dedupe)
+        hit = _DATASET_READS.get(key)
+        if hit is not None and hit[0]() is data:
+            out = hit[1]
+        else:
+            out = _unpack(data, limit, dedupe, what)
+            try:
+                ref = weakref.ref(data)
+            except TypeError:  # not weak-referenceable: no caching
+                return out if return_index else out[:3]
+            while len(_DATASET_READS) >= 4:
+                _DATASET_READS.pop(next(iter(_DATASET_READS)))
+            _DATASET_READS[key] = (ref, out)
+        return out if return_index else out[:3]
+    out = _unpack(data, limit, dedupe, what)
+    return out if return_index else out[:3]
+
+
+_DATASET_READS: dict[tuple, tuple[Any, tuple]] = {}
+
+
+def _unpack(data: Any, limit: int | None, dedupe: bool, what: str) -> tuple:
+    endless = False
     if hasattr(data, "as_numpy_iterator"):  # tf.data.Dataset
+        endless = _is_infinite(data)
+        if endless and limit is None:
+            raise ValueError(
+                f"{what} is an endless dataset (ds.repeat()); pass a finite one or a max_scan."
+            )
         parts: list[list[np.ndarray]] = []
         count = 0
+        seen: set[bytes] = set()
+        last_new = 0  # sample count when the last unseen sample arrived
         for item in data.as_numpy_iterator():
             item = item if isinstance(item, tuple) else (item,)
             item = tuple(np.asarray(v) for v in item)
             if not parts:
                 parts = [[] for _ in item]
             batched = item[0].ndim == 4
+            item = tuple(v if batched else v[None] for v in item)
             for p, v in zip(parts, item):
-                p.append(v if batched else v[None])
-            count += len(item[0]) if batched else 1
+                p.append(v)
+            count += len(item[0])
             if limit is not None and count >= limit:
                 break
+            if endless and dedupe:
+                # a repeated finite source: once a whole pass (at least 64 samples) brings
+                # nothing new, every later pass repeats it too, so stop reading early
+                new = set(_sample_keys(item)) - seen
+                if new:
+                    seen |= new
+                    last_new = count
+                elif count - last_new >= max(len(seen), 64):
+                    break
         if not parts:
-            raise ValueError("validation_data is an empty dataset.")
+            raise ValueError(f"{what} is an empty dataset.")
         arrays = tuple(np.concatenate(p) for p in parts)
+        if limit is not None and len(arrays[0]) > limit:
+            arrays = tuple(a[:limit] for a in arrays)
     elif (
         isinstance(data, (tuple, list))
         and len(data) > 0
@@ -57,12 +156,41 @@ def unpack_validation_data(
         arrays = (_to_numpy(data),)
     x = arrays[0]
     if x.size == 0 or len(x) == 0:
-        raise ValueError("validation_data is empty: it holds no samples.")
+        raise ValueError(f"{what} is empty: it holds no samples.")
     if x.ndim != 4:
         raise ValueError(
-            f"validation_data images must be a 4-D batch (N, H, W, C), got shape {x.shape}. "
+            f"{what} images must be a 4-D batch (N, H, W, C), got shape {x.shape}. "
             "Grayscale (N, H, W) images need a channel axis: x[..., None]."
         )
+    index = np.arange(len(x))
+    dropped = 0
+    if dedupe:
+        first: dict[bytes, int] = {}
+        for i, key in enumerate(_sample_keys(arrays)):
+            first.setdefault(key, i)
+        if len(first) < len(x):
+            index = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+            dropped = len(x) - len(index)
+            arrays = tuple(a[index] if np.ndim(a) and len(a) == len(x) else a for a in arrays)
+    if endless:
+        logger.warning(
+            "%s is an endless dataset (ds.repeat()): read %d samples (max_scan=%d)%s.",
+            what,
+            len(x),
+            limit,
+            f", {dropped} of them repeats, dropped: {len(x) - dropped} unique" if dropped else "",
+        )
+    elif dropped and hasattr(data, "as_numpy_iterator"):
+        logger.warning(
+            "%s repeats: %d of the %d samples read are duplicates (a repeated dataset?); "
+            "each sample is used once.",
+            what,
+            dropped,
+            len(x),
+        )
+    elif dropped:
+        logger.info("%s holds %d duplicate samples; each is used once.", what, dropped)
+    x = arrays[0]
     y = None
     if len(arrays) > 1 and arrays[1] is not None:
         y = np.asarray(arrays[1])
@@ -70,10 +198,26 @@ def unpack_validation_data(
             y = y.argmax(-1)
         y = y.reshape(len(y), -1)[:, 0] if y.ndim > 1 else y
         if len(y) != len(x):
-            raise ValueError(f"validation_data has {len(x)} images but {len(y)} labels.")
+            raise ValueError(f"{what} has {len(x)} images but {len(y)} labels.")
         y = y.astype(np.int64)
     extras = tuple(np.asarray(a) for a in arrays[2:])
-    return x, y, extras
+    return x, y, extras, index
+
+
+def predicted_classes(logits: Any) -> np.ndarray:
+    """The predicted class per sample: argmax over class scores, or, for one output unit (a
+    binary sigmoid head's logit), 1 where the logit is > 0 (probability > 0.5), else 0.
+
+    Example:
+        >>> predicted_classes(np.array([[0.3], [-2.0]])).tolist()
+        [1, 0]
+        >>> predicted_classes(np.array([[0.1, 0.9, 0.0]])).tolist()
+        [1]
+    """
+    z = np.asarray(logits)
+    if z.ndim == 2 and z.shape[-1] == 1:
+        return (z[:, 0] > 0).astype(np.int64)
+    return z.argmax(-1)
 
 
 def stratified_indices(y: np.ndarray | None, n: int, num_samples: int, seed: int) -> np.ndarray:
@@ -118,9 +262,30 @@ class InsightCallback(keras.callbacks.Callback):
         input_range: the model's valid input range ``(lo, hi)``; inferred from the probe
             data when None (snapped to (0, 1), (0, 255) or (-1, 1)).
         class_names: optional names of the classes, used in image labels.
+        max_scan: the most validation samples read (default :data:`MAX_SCAN`, 4096); an
+            endless ``tf.data`` pipeline (``ds.repeat()``) is cut there with a warning, and
+            duplicate samples are dropped (content hash) so probe sets hold each once.
+
+    Lifecycle and faults (one rule for every callback):
+
+    * Validation that needs the built model (layers, shapes) runs at train begin when the
+      model is built, else once Keras has built it (a ``Sequential`` without
+      ``keras.Input`` is built by the first train step): at the second batch or the first
+      epoch end, whichever comes first.
+    * A callback that does not apply to the model (a layer method on a subclassed model,
+      a class method on a regression head) or is misconfigured (a wrong ``layer=`` name,
+      missing labels, an unwritable ``log_dir``) warns once and disables itself for the
+      run; ``fit`` finishes. With ``strict=True`` the error is raised instead.
+    * An error while logging or writing (including the flush at train end) is counted in
+      ``.failures`` and warned about once per kind; ``strict=True`` re-raises it.
+    * A new set of callbacks in a ``log_dir`` that already holds insight data writes to a
+      new run directory ``insight_1``, ``insight_2``, ... (logged); the same instances in
+      a later ``fit`` (``initial_epoch``) append to their run.
     """
 
     requires_data: bool = True
+    needs_layers: bool = False  # needs the layer graph: not for subclassed models
+    needs_classes: bool = False  # needs class scores: not for regression heads
 
     def __init__(
         self,
@@ -134,8 +299,11 @@ class InsightCallback(keras.callbacks.Callback):
         strict: bool = False,
         input_range: tuple[float, float] | None = None,
         class_names: Any = None,
+        max_scan: int = MAX_SCAN,
     ) -> None:
         super().__init__()
+        if not isinstance(max_scan, int) or max_scan < 1:
+            raise ValueError(f"max_scan must be a positive number of samples, got {max_scan!r}.")
         if not isinstance(freq, int) or freq < 1:
             raise ValueError(f"freq must be a positive integer (epochs), got {freq!r}.")
         if num_samples < 1:
@@ -159,6 +327,16 @@ class InsightCallback(keras.callbacks.Callback):
         self.writer = None
         self._last_logged: int | None = None
         self._last_epoch: int | None = None
+        self.max_scan = max_scan
+        self.disabled = False
+        self.disabled_reason: str | None = None
+        self.run_name: str | None = None  # "insight", "insight_1", ...: fixed at first fit
+        self._claim = None
+        self._ready = False
+        if validation_data is not None and not hasattr(validation_data, "as_numpy_iterator"):
+            # in-memory data: check its shape now (cheap), before fit; datasets are read
+            # (bounded by max_scan) at train begin
+            _unpack(validation_data, max_scan, False, "validation_data")
 
     # ------------------------------------------------------------ hooks for subclasses
     def validate(self) -> None:
@@ -188,6 +366,23 @@ class InsightCallback(keras.callbacks.Callback):
             parts.append(f"pred {name(int(predicted[i]))}")
         return " ".join(parts)
 
+    # ------------------------------------------------------------ applicability
+    def not_applicable(self, model: Any) -> str | None:
+        """Why this callback cannot apply to ``model`` (None when it can).
+
+        Decided from the model kind alone (no data, no forward pass): layer-based
+        callbacks (``needs_layers``) do not apply to subclassed models, class-based ones
+        (``needs_classes``) not to regression heads (see :func:`head_kind`).
+        """
+        if self.needs_layers and is_subclassed(model):
+            return (
+                f"{type(model).__name__} is a subclassed model: {self.family} needs the "
+                "layer graph (wrap the network as a Functional or Sequential model)"
+            )
+        if self.needs_classes and head_kind(model) == "regression":
+            return f"the model has a regression head: {self.family} needs class scores"
+        return None
+
     # ------------------------------------------------------------ Keras hooks
     def _chief(self) -> bool:
         try:
@@ -195,11 +390,48 @@ class InsightCallback(keras.callbacks.Callback):
         except Exception:  # no strategy: single worker is the chief
             return True
 
-    def on_train_begin(self, logs=None) -> None:
-        self._last_logged = None
-        self._last_epoch = None
+    def _disable(self, exc: BaseException | str) -> None:
+        """The fault rule for misconfiguration: re-raise under strict, else warn once and stop."""
+        if self.strict:
+            if isinstance(exc, BaseException):
+                raise exc
+            raise ValueError(f"{self.family}: {exc}.")
+        reason = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        self.disabled, self.disabled_reason = True, reason
+        logger.warning(
+            "%s is disabled for this run (%s); training goes on. Pass strict=True to raise.",
+            self.family,
+            reason,
+        )
+
+    def _guard(self, fn, *args) -> None:
+        """Run a write (flush, close) under the fault policy: count and warn, or raise."""
+        try:
+            fn(*args)
+        except Exception as exc:
+            if self.strict:
+                raise
+            self._count_failure(exc, self._last_epoch if self._last_epoch is not None else 0)
+
+    def _count_failure(self, exc: BaseException, step: int) -> None:
+        kind = type(exc).__name__
+        self.failures[kind] += 1
+        if self.failures[kind] == 1:
+            logger.warning(
+                "%s failed at step %d (%s: %s); training goes on. Pass strict=True to raise. "
+                "Further %s errors are counted in .failures.",
+                self.family,
+                step,
+                kind,
+                exc,
+                kind,
+            )
+
+    def _read_probe(self) -> None:
         if self.requires_data or self.validation_data is not None:
-            x, y, extras = unpack_validation_data(self.validation_data)
+            x, y, extras = unpack_validation_data(
+                self.validation_data, limit=self.max_scan, what="validation_data"
+            )
             x = as_float32(x, name="validation_data images")
             idx = stratified_indices(y, len(x), self.num_samples, self.seed)
             self.probe_x = x[idx]
@@ -210,9 +442,80 @@ class InsightCallback(keras.callbacks.Callback):
             )
         elif self._input_range_arg is not None:
             self.input_range = resolve_input_range(self._input_range_arg)
+
+    def _open_run(self) -> None:
+        """Pick the run directory (a new ``insight_<n>`` for a new callback set in a used
+        ``log_dir``, the same one for the same instances) and get its shared writer."""
+        key = _log_dir_key(self.log_dir)
+        claim = _ACTIVE_RUNS.get(key)
+        if self.run_name is None:
+            if claim is not None and claim.joinable(self.model):
+                self.run_name = claim.run
+            else:
+                self.run_name = new_run_name(self.log_dir)
+                claim = _RunClaim(self.run_name, self.model)
+                _ACTIVE_RUNS[key] = claim
+                if self.run_name != INSIGHT_SUBDIR:
+                    logger.info(
+                        "%s already holds insight data from another run; this run writes to %s",
+                        self.log_dir,
+                        os.path.join(self.log_dir, self.run_name),
+                    )
+        elif claim is None or claim.run != self.run_name or not claim.joinable(self.model):
+            _ACTIVE_RUNS[key] = claim = _RunClaim(self.run_name, self.model)
+        self._claim = _ACTIVE_RUNS[key]
+        self.writer = get_writer(self.log_dir, chief=self._chief(), run=self.run_name)
+
+    def on_train_begin(self, logs=None) -> None:
+        self._last_logged = None
+        self._last_epoch = None
+        self.disabled, self.disabled_reason, self._ready = False, None, False
         self.rng = np.random.default_rng(self.seed)
-        self.writer = get_writer(self.log_dir, chief=self._chief())
-        self.validate()
+        try:
+            self._open_run()
+            self._read_probe()
+        except Exception as exc:  # misconfiguration found at train begin: the fault rule
+            self._disable(exc)
+            return
+        if model_is_built(self.model):
+            self._setup()
+
+    def _setup(self) -> None:
+        """Validate against the (built) model once per fit; disable on misconfiguration."""
+        self._ready = True
+        try:
+            reason = self.not_applicable(self.model)
+            if reason is not None:
+                self._disable(reason)
+                return
+            self.validate()
+        except Exception as exc:
+            self._disable(exc)
+            return
+        self.on_ready()
+
+    def on_ready(self) -> None:
+        """Called once per fit after :meth:`validate` passed (the model is built)."""
+
+    def _ensure_setup(self) -> bool:
+        """Run the deferred setup when the model got built; True when the callback is live."""
+        if self.disabled or self.writer is None:
+            return False
+        if self._claim is not None:
+            self._claim.started = True
+        if not self._ready:
+            if not model_is_built(self.model):
+                return False
+            self._setup()
+        return not self.disabled
+
+    def on_train_batch_begin(self, batch: int, logs=None) -> None:
+        # A Sequential without keras.Input is built by the first train step: validation
+        # that needs the built model runs here (from the second batch on) or at epoch end.
+        if not self._ready and batch > 0:
+            self._ensure_setup()
+        elif self._claim is not None:
+            self._claim.started = True
 
     def _run_log(self, step: int) -> None:
         start = time.perf_counter()
@@ -222,24 +525,15 @@ class InsightCallback(keras.callbacks.Callback):
         except Exception as exc:  # a visualisation must not kill a long training run
             if self.strict:
                 raise
-            kind = type(exc).__name__
-            self.failures[kind] += 1
-            if self.failures[kind] == 1:
-                logger.warning(
-                    "%s failed at step %d (%s: %s); training goes on. Pass strict=True to raise. "
-                    "Further %s errors are counted in .failures.",
-                    self.family,
-                    step,
-                    kind,
-                    exc,
-                    kind,
-                )
+            self._count_failure(exc, step)
         finally:
             self.seconds += time.perf_counter() - start
         self._last_logged = step
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         self._last_epoch = epoch
+        if not self._ensure_setup():
+            return
         if (epoch + 1) % self.freq == 0:
             self._run_log(epoch)
 
@@ -248,7 +542,89 @@ class InsightCallback(keras.callbacks.Callback):
             self.at_train_end
             and self._last_epoch is not None
             and self._last_logged != self._last_epoch
+            and self._ensure_setup()
         ):
             self._run_log(self._last_epoch)
+        if self._claim is not None:
+            self._claim.started = True  # a new callback set after this fit gets a new run
         if self.writer is not None:
-            self.writer.flush()
+            self._guard(self.writer.flush)
+
+
+class _RunClaim:
+    """The run directory a set of callbacks started in one ``fit`` shares."""
+
+    def __init__(self, run: str, model: Any) -> None:
+        self.run = run
+        self.model_ref = weakref.ref(model) if model is not None else (lambda: None)
+        self.started = False  # set by the first batch: later callbacks are a new set
+
+    def joinable(self, model: Any) -> bool:
+        return not self.started and self.model_ref() is model
+
+
+_ACTIVE_RUNS: dict[str, _RunClaim] = {}
+
+
+def _log_dir_key(log_dir: str) -> str:
+    return log_dir if "://" in log_dir else os.path.realpath(log_dir)
+
+
+def model_is_built(model: Any) -> bool:
+    """True when ``model`` has its weights and, for a Sequential, its input.
+
+    A Sequential built without ``keras.Input`` is only built by the first train step
+    (after ``on_train_begin``), so callbacks defer what needs the model until then.
+
+    Example:
+        >>> import keras
+        >>> model_is_built(keras.Sequential([keras.layers.Dense(2)]))
+        False
+    """
+    if model is None or not getattr(model, "built", False):
+        return False
+    if isinstance(model, keras.Sequential):
+        try:
+            return bool(model.inputs)
+        except (AttributeError, ValueError):
+            return False
+    return True
+
+
+_REGRESSION_LOSSES = ("mean_squared", "mse", "mean_absolute", "mae", "huber", "log_cosh", "mape")
+
+
+def head_kind(model: Any) -> str:
+    """What the model's (first) output is: ``"multiclass"``, ``"binary"``, ``"multilabel"``,
+    ``"regression"`` or ``"unknown"``.
+
+    From the compiled loss when it names a regression loss (MSE, MAE, Huber, log-cosh,
+    MAPE), else from the head layer: one sigmoid unit is binary, several sigmoid units
+    multi-label, one linear unit regression, anything else with several units multiclass.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> head_kind(m)
+        'regression'
+    """
+    loss = getattr(model, "loss", None)
+    names = [getattr(lo, "name", None) or getattr(lo, "__name__", None) or str(lo)
+             for lo in (loss if isinstance(loss, (list, tuple)) else [loss]) if lo is not None]
+    if names and any(r in str(names[0]).lower() for r in _REGRESSION_LOSSES):
+        return "regression"
+    if is_subclassed(model):
+        return "unknown"
+    try:
+        head = output_layer(model)
+    except Exception:
+        return "unknown"
+    units = getattr(head, "units", None) or getattr(head, "filters", None)
+    act = getattr(getattr(head, "activation", None), "__name__", "linear")
+    if units is None:
+        return "unknown"
+    if act == "sigmoid":
+        return "binary" if units == 1 else "multilabel"
+    if units == 1:
+        return "binary" if names and "binary" in str(names[0]).lower() else "regression"
+    return "multiclass"

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_insight.callbacks.base import InsightCallback
+from keras_insight.callbacks.base import InsightCallback, predicted_classes
 from keras_insight.core.engine import logits as model_logits
 from keras_insight.core.introspection import default_spatial_layer, resolve_layer
 from keras_insight.inspection.activations import activation_maps, dead_channel_fraction
@@ -53,6 +53,7 @@ class FilterGrid(InsightCallback):
     """
 
     requires_data = False
+    needs_layers = True
 
     def __init__(
         self,
@@ -130,6 +131,8 @@ class ActivationMaps(InsightCallback):
         ...           callbacks=[ActivationMaps((x, y), log_dir="/tmp/ki_doc")])
     """
 
+    needs_layers = True
+
     def __init__(
         self,
         validation_data: Any = None,
@@ -158,7 +161,7 @@ class ActivationMaps(InsightCallback):
 
     def log(self, step: int) -> None:
         acts = activation_maps(self.model, self.probe_x, self._layers)
-        predicted = model_logits(self.model, self.probe_x).argmax(-1)
+        predicted = predicted_classes(model_logits(self.model, self.probe_x))
         lo, hi = self.input_range
         n_img = min(self.num_images, len(self.probe_x))
         for lyr, a in zip(self._layers, acts):
@@ -185,7 +188,9 @@ def _resize_nearest(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 class ModelSummary(InsightCallback):
     """Write the model summary (layers, output shapes, parameters) to the text tab once.
 
-    Written at train begin under the tag ``model/summary``.
+    Written under the tag ``model/summary`` at step 0: at train begin, or, for a model that
+    Keras builds during the first train step (a ``Sequential`` without ``keras.Input``),
+    as soon as it is built, with the input shape the data gave it.
 
     Example:
         >>> from keras_insight.callbacks import ModelSummary
@@ -194,16 +199,17 @@ class ModelSummary(InsightCallback):
 
     requires_data = False
 
-    def on_train_begin(self, logs=None) -> None:
-        super().on_train_begin(logs)
+    def on_ready(self) -> None:
         self._run_log(0)
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         self._last_epoch = epoch
+        self._ensure_setup()
 
     def on_train_end(self, logs=None) -> None:
+        self._ensure_setup()
         if self.writer is not None:
-            self.writer.flush()
+            self._guard(self.writer.flush)
 
     def log(self, step: int) -> None:
         self.writer.text("model/summary", model_summary(self.model), step)

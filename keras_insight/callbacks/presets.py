@@ -6,7 +6,9 @@ from typing import Any
 
 import keras
 
+from keras_insight._config import logger
 from keras_insight.callbacks.attribution import GradCAM, Occlusion, Saliency
+from keras_insight.callbacks.base import MAX_SCAN
 from keras_insight.callbacks.inspection import ActivationMaps, FilterGrid, ModelSummary
 from keras_insight.callbacks.representation import (
     ConfusionMatrix,
@@ -27,6 +29,8 @@ def suite(
     input_range: tuple[float, float] | None = None,
     strict: bool = False,
     class_names: Any = None,
+    model: keras.Model | None = None,
+    max_scan: int = MAX_SCAN,
 ) -> list[keras.callbacks.Callback]:
     """A sensible set of callbacks sharing one run directory and one probe seed.
 
@@ -38,6 +42,14 @@ def suite(
     10-epoch schedule. Measured with the demo on Fashion-MNIST (6 s epochs on 2 CPU
     cores): see ``docs/benchmarks.md``; relative cost falls as epochs get longer.
 
+    ``model``: when given, only the callbacks that apply to it are returned (no layer
+    callbacks for a subclassed model, no class callbacks for a regression head), with one
+    log line naming the rest. Without it every callback decides at train begin: one that
+    does not apply warns once and disables itself, and ``fit`` finishes.
+    ``validation_data`` may be an endless ``tf.data`` pipeline: every callback reads at most
+    ``max_scan`` samples (default 4096), once, without duplicates. A small probe set is
+    fine: the nearest-neighbour ``k`` shrinks to the gallery size.
+
     Example:
         >>> import numpy as np
         >>> cbs = suite((np.zeros((8, 8, 8, 1), "float32"), np.arange(8) % 2), "/tmp/ki_doc")
@@ -46,18 +58,35 @@ def suite(
     """
     if level not in ("light", "standard", "full"):
         raise ValueError(f"level must be 'light', 'standard' or 'full', got {level!r}.")
-    common = dict(seed=seed, strict=strict, input_range=input_range, class_names=class_names)
+    common = dict(
+        seed=seed,
+        strict=strict,
+        input_range=input_range,
+        class_names=class_names,
+        max_scan=max_scan,
+    )
     cbs: list[keras.callbacks.Callback] = [
         ModelSummary(log_dir=log_dir, **common),
         FilterGrid(log_dir=log_dir, **common),
         ActivationMaps(validation_data, log_dir, **common),
     ]
-    if level == "light":
-        return cbs
-    cbs += _standard(validation_data, log_dir, common)
+    if level != "light":
+        cbs += _standard(validation_data, log_dir, common)
     if level == "full":
         cbs += _full(validation_data, log_dir, common)
-    return cbs
+    if model is None:
+        return cbs
+    kept, skipped = [], []
+    for cb in cbs:
+        reason = cb.not_applicable(model)
+        (skipped if reason else kept).append((cb, reason))
+    if skipped:
+        logger.info(
+            "suite: skipped %s for this model (%s).",
+            ", ".join(cb.family for cb, _ in skipped),
+            "; ".join(sorted({r for _, r in skipped})),
+        )
+    return [cb for cb, _ in kept]
 
 
 def _standard(validation_data, log_dir, common) -> list:

@@ -10,7 +10,12 @@ from typing import Any
 import numpy as np
 
 from keras_insight._config import logger
-from keras_insight.callbacks.base import InsightCallback, stratified_indices, unpack_validation_data
+from keras_insight.callbacks.base import (
+    InsightCallback,
+    predicted_classes,
+    stratified_indices,
+    unpack_validation_data,
+)
 from keras_insight.core.engine import logits as _logits
 from keras_insight.core.features import features as _features
 from keras_insight.core.input_range import as_float32, resolve_input_range
@@ -58,6 +63,8 @@ def _class_name(c: int, names: Sequence[str] | None) -> str:
 class _FeatureCallback(InsightCallback):
     """Shared: resolve the feature layer once, say when a 4-D map is pooled."""
 
+    needs_layers = True
+
     def __init__(
         self,
         validation_data=None,
@@ -92,7 +99,7 @@ class _FeatureCallback(InsightCallback):
 
     def _features_and_pred(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         f = _features(self.model, x, self._layer, pool=self.pool)
-        pred = _logits(self.model, x).argmax(-1)
+        pred = predicted_classes(_logits(self.model, x))
         return f, pred
 
 
@@ -171,6 +178,7 @@ class EmbeddingProjector(_FeatureCallback):
             thumb_size=self.thumb_size,
             input_range=self.input_range,
             seed=self.seed,
+            run=self.run_name or "insight",
         )
         self.tensor_names.append(name)
 
@@ -313,8 +321,12 @@ class NearestNeighbors(_FeatureCallback):
     Args:
         query: query images ``x`` or ``(x, y)`` (the probe set is drawn from it).
         gallery: gallery ``x`` or ``(x, y)`` arrays.
-        log_dir: run directory. k: neighbours per side (default 5). num_samples: queries
-            (default 8). layer, pool, class_names: as :class:`EmbeddingProjector`.
+        log_dir: run directory. k: neighbours per side (default 5; a gallery of fewer
+            than k images shrinks it to the gallery size, with a note). num_samples:
+            queries (default 8). layer, pool, class_names: as :class:`EmbeddingProjector`.
+
+    The gallery is read at train begin by the same bounded reader as the probe set
+    (``max_scan``, duplicates dropped), so an endless dataset is fine for both.
 
     Example:
         >>> cb = NearestNeighbors((x_val, y_val), (x_train[:2000], y_train[:2000]), "logs")  # doctest: +SKIP
@@ -328,15 +340,30 @@ class NearestNeighbors(_FeatureCallback):
             raise ValueError(
                 "NearestNeighbors needs a gallery: pass gallery=(x, y) arrays to search in."
             )
-        gx, gy, _ = unpack_validation_data(gallery, limit=None)
-        self.gallery_x = as_float32(gx, name="gallery images")
-        self.gallery_y = gy
-        if k < 1 or k > len(self.gallery_x):
-            raise ValueError(
-                f"k={k} neighbours need a gallery of at least k images; it has {len(self.gallery_x)}."
-            )
+        if int(k) < 1:
+            raise ValueError(f"k must be >= 1 neighbours, got {k!r}.")
+        self.gallery = gallery
+        self.gallery_x: np.ndarray | None = None
+        self.gallery_y: np.ndarray | None = None
+        self.k_requested = int(k)
         self.k = int(k)
         self._pixel_idx = None
+
+    def _read_probe(self) -> None:
+        super()._read_probe()
+        gx, gy, _ = unpack_validation_data(
+            self.gallery, limit=self.max_scan, what=f"{self.family} gallery"
+        )
+        self.gallery_x = as_float32(gx, name="gallery images")
+        self.gallery_y = gy
+        self.k = min(self.k_requested, len(self.gallery_x))
+        if self.k < self.k_requested:
+            logger.info(
+                "NearestNeighbors: the gallery has %d images, fewer than k=%d; showing k=%d.",
+                len(self.gallery_x),
+                self.k_requested,
+                self.k,
+            )
 
     def validate(self) -> None:
         super().validate()
@@ -390,6 +417,7 @@ class MaxActivatingPatches(InsightCallback):
     """
 
     requires_data = False
+    needs_layers = True
 
     def __init__(
         self,
@@ -499,6 +527,8 @@ class ConfusionMatrix(InsightCallback):
         >>> cb = ConfusionMatrix((x_val, y_val, region), "logs", groups=0)  # doctest: +SKIP
     """
 
+    needs_classes = True
+
     def __init__(
         self,
         validation_data=None,
@@ -528,16 +558,19 @@ class ConfusionMatrix(InsightCallback):
                 )
             self._groups = np.asarray(self.probe_extra[g]).reshape(len(self.probe_x), -1)[:, 0]
         else:
-            x, y, _ = unpack_validation_data(self.validation_data)
+            x, y, _, kept = unpack_validation_data(
+                self.validation_data, limit=self.max_scan, return_index=True
+            )
             g = np.asarray(g).reshape(-1)
-            if len(g) != len(x):
-                raise ValueError(f"groups has {len(g)} entries for {len(x)} validation samples.")
+            if len(g) <= kept.max():
+                raise ValueError(f"groups has {len(g)} entries for {kept.max() + 1} validation samples.")
+            g = g[kept]  # the rows the reader kept (duplicates dropped)
             self._groups = g[stratified_indices(y, len(x), self.num_samples, self.seed)]
 
     def log(self, step: int) -> None:
         lg = _logits(self.model, self.probe_x)
-        pred = lg.argmax(-1)
-        k = max(lg.shape[-1], int(self.probe_y.max()) + 1)
+        pred = predicted_classes(lg)
+        k = max(lg.shape[-1], 2, int(self.probe_y.max()) + 1)
         cm = confusion_from_labels(self.probe_y, pred, k)
         self.matrix = cm
         acc, counts = per_class_accuracy(cm)
@@ -595,6 +628,9 @@ class LinearProbe(InsightCallback):
     Example:
         >>> cb = LinearProbe((x_val, y_val), "logs", layers=["conv1", "conv2"])  # doctest: +SKIP
     """
+
+    needs_layers = True
+    needs_classes = True
 
     def __init__(
         self,

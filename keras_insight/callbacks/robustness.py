@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_insight.callbacks.base import InsightCallback
+from keras_insight.callbacks.base import InsightCallback, predicted_classes
 from keras_insight.render import grid, to_uint8
 from keras_insight.robustness.attacks import _check_norm, _head_kind, _losses
 from keras_insight.robustness.corruptions import TRANSFORMS, _check_kind, corrupt, invariance_report
@@ -70,6 +70,8 @@ class AdversarialRobustness(InsightCallback):
         >>> _ = m.fit(x, y, epochs=1, verbose=0, callbacks=[
         ...     AdversarialRobustness((x, y), log_dir="/tmp/ki_doc", steps=2)])
     """
+
+    needs_classes = True
 
     def __init__(
         self,
@@ -138,8 +140,8 @@ class AdversarialRobustness(InsightCallback):
         delta = x_adv[:k] - x[:k]
         scale = eps if self.norm == "linf" else max(float(np.abs(delta).max()), 1e-12)
         amplified = np.clip(0.5 + 0.5 * delta / scale, 0.0, 1.0)
-        p_clean = logits(self.model, x[:k]).argmax(-1)
-        p_adv = logits(self.model, x_adv[:k]).argmax(-1)
+        p_clean = predicted_classes(logits(self.model, x[:k]))
+        p_adv = predicted_classes(logits(self.model, x_adv[:k]))
         tiles, labels = [], []
         for i in range(k):
             tiles += [to_uint8(x[i], lo, hi), to_uint8(x_adv[i], lo, hi), to_uint8(amplified[i])]
@@ -178,6 +180,8 @@ class Invariance(InsightCallback):
         >>> _ = m.fit(x, y, epochs=1, verbose=0, callbacks=[Invariance((x, y), "/tmp/ki_doc")])
     """
 
+    needs_classes = True
+
     def __init__(
         self,
         validation_data: Any = None,
@@ -199,6 +203,12 @@ class Invariance(InsightCallback):
                 raise ValueError(f"severities must be in 1..5, got {s}.")
         self.feature_layer = feature_layer
         self.last_report = None
+
+    def validate(self) -> None:
+        if self.feature_layer is not None:
+            from keras_insight.core.introspection import resolve_layer
+
+            resolve_layer(self.model, self.feature_layer)
 
     def log(self, step: int) -> None:
         r = invariance_report(
@@ -251,6 +261,8 @@ class ShapeBias(InsightCallback):
         >>> _ = m.fit(x, y, epochs=1, verbose=0,
         ...           callbacks=[ShapeBias((x, y, masks), "/tmp/ki_doc")])
     """
+
+    needs_classes = True
 
     def __init__(
         self,

@@ -175,8 +175,10 @@ def write_projector(
     thumb_size: int | None = None,
     input_range: tuple[float, float] | None = None,
     seed: int = 0,
+    run: str = "insight",
 ) -> str:
-    """Add one embedding to TensorBoard's Projector for the run ``<log_dir>/insight``.
+    """Add one embedding to TensorBoard's Projector for the run ``<log_dir>/<run>``
+    (``insight`` by default; callbacks pass their run directory, e.g. ``insight_1``).
 
     Writes the ``(N, D)`` ``features`` as a TSV tensor named ``<name>/<tag>`` (never
     reusing a name: TensorBoard caches tensors by name), the metadata TSV (a dict of
@@ -207,7 +209,9 @@ def write_projector(
     if not np.all(np.isfinite(feats)):
         raise ValueError("features contain NaN or infinite values; the projector cannot show them.")
     n = len(feats)
-    writer = get_writer(log_dir)  # creates the run directory and its event file
+    # creates the run directory (``insight`` or a callback set's ``insight_<n>``) and its
+    # event file
+    writer = get_writer(log_dir, run=run)
     directory = writer.path
     writer.flush()
     base = _NAME_BAD.sub("_", str(name).replace("/", "_")) or "embedding"

@@ -5,6 +5,15 @@ back to an older file, so two writers appending to one directory at once lose ev
 All callbacks of a run therefore share the single ``InsightWriter`` that ``get_writer``
 returns for that directory. The ``insight`` sub-directory keeps our run apart from the
 ``train``/``validation`` runs of ``keras.callbacks.TensorBoard(log_dir)``.
+
+Run directories: the first set of insight callbacks in a ``log_dir`` writes to
+``<log_dir>/insight``. A *new* set of callbacks started in a ``log_dir`` whose ``insight``
+directory already holds files (from an earlier run, in this process or another) writes to
+``insight_1``, then ``insight_2``, ... (:func:`new_run_name`), and says so in the log, so
+two runs never mix their steps in one series. The same callback instances used again (a
+second ``fit`` with ``initial_epoch``) keep their run directory and append to it. Readers
+(TensorBoard, the dashboard) see each ``insight*`` directory as one run: the names match
+:data:`RUN_DIR_PATTERN`.
 """
 
 from __future__ import annotations
@@ -21,9 +30,21 @@ import tensorflow as tf
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["INSIGHT_SUBDIR", "InsightWriter", "close_all", "get_writer", "sanitize_tag"]
+__all__ = [
+    "INSIGHT_SUBDIR",
+    "RUN_DIR_PATTERN",
+    "InsightWriter",
+    "close_all",
+    "get_writer",
+    "holds_insight_data",
+    "new_run_name",
+    "run_dir_name",
+    "sanitize_tag",
+]
 
 INSIGHT_SUBDIR = "insight"
+RUN_DIR_PATTERN = re.compile(r"^insight(_[0-9]+)?$")
+"""Names of insight run directories inside a ``log_dir``: ``insight``, ``insight_1``, ..."""
 
 _TAG_BAD_CHARS = re.compile(r"[^A-Za-z0-9_./-]")
 _registry: dict[tuple[str, bool], InsightWriter] = {}
@@ -48,11 +69,54 @@ def _is_remote(path: str) -> bool:
     return "://" in path
 
 
-def _insight_path(log_dir: str | os.PathLike) -> str:
+def _insight_path(log_dir: str | os.PathLike, run: str = INSIGHT_SUBDIR) -> str:
     log_dir = os.fspath(log_dir)
+    if not RUN_DIR_PATTERN.match(run):
+        raise ValueError(f"run must be 'insight' or 'insight_<n>', got {run!r}.")
     if _is_remote(log_dir):
-        return log_dir.rstrip("/") + "/" + INSIGHT_SUBDIR
-    return os.path.realpath(os.path.join(log_dir, INSIGHT_SUBDIR))
+        return log_dir.rstrip("/") + "/" + run
+    return os.path.realpath(os.path.join(log_dir, run))
+
+
+def run_dir_name(index: int) -> str:
+    """The name of the ``index``-th insight run directory of a ``log_dir``.
+
+    Example:
+        >>> [run_dir_name(i) for i in range(3)]
+        ['insight', 'insight_1', 'insight_2']
+    """
+    return INSIGHT_SUBDIR if index == 0 else f"{INSIGHT_SUBDIR}_{int(index)}"
+
+
+def holds_insight_data(path: str) -> bool:
+    """True when the directory ``path`` exists and holds any file or folder."""
+    try:
+        if _is_remote(path):
+            return bool(tf.io.gfile.isdir(path) and tf.io.gfile.listdir(path))
+        return os.path.isdir(path) and bool(os.listdir(path))
+    except (OSError, tf.errors.OpError):
+        return False
+
+
+def new_run_name(log_dir: str | os.PathLike) -> str:
+    """The first run directory name of ``log_dir`` that is free: neither holding data on
+    disk nor opened by a writer of this process.
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp(); new_run_name(d)
+        'insight'
+        >>> get_writer(d).scalar("x", 1.0, step=0); new_run_name(d)
+        'insight_1'
+    """
+    with _registry_lock:
+        opened = {path for path, _ in _registry}
+    index = 0
+    while True:
+        path = _insight_path(log_dir, run_dir_name(index))
+        if path not in opened and not holds_insight_data(path):
+            return run_dir_name(index)
+        index += 1
 
 
 def _make_dir(path: str) -> None:
@@ -232,8 +296,12 @@ class InsightWriter:
         return f"InsightWriter(path={self.path!r}, chief={self.chief}, {state})"
 
 
-def get_writer(log_dir: str | os.PathLike, *, chief: bool = True) -> InsightWriter:
-    """Return the one ``InsightWriter`` for ``<log_dir>/insight``, creating it if needed.
+def get_writer(
+    log_dir: str | os.PathLike, *, chief: bool = True, run: str = INSIGHT_SUBDIR
+) -> InsightWriter:
+    """Return the one ``InsightWriter`` for ``<log_dir>/<run>``, creating it if needed.
+
+    ``run`` is the run directory name, ``insight`` by default (see :func:`new_run_name`).
 
     The registry key is the real path, so ``"logs"``, ``"./logs/"`` and a symlink to it
     share one writer. A writer closed earlier is reopened. Pass
@@ -249,7 +317,7 @@ def get_writer(log_dir: str | os.PathLike, *, chief: bool = True) -> InsightWrit
         >>> get_writer(d) is get_writer(d + "/")
         True
     """
-    path = _insight_path(log_dir)
+    path = _insight_path(log_dir, run)
     key = (path, bool(chief))
     with _registry_lock:
         writer = _registry.get(key)
