@@ -90,7 +90,14 @@ def compiled(
             return fn(*args)
 
         counted.__qualname__ = f"keras_insight.{fn.__qualname__}"
-        return tf.function(counted, input_signature=list(input_signature), jit_compile=xla)
+        # autograph=False: every compiled function writes its loops as tf.while_loop, and
+        # AutoGraph's source conversion (of each function and what it calls) was the largest
+        # one-off cost of the callback suite (profiled: 21.1 -> 13.9 CPU s over a 5-epoch
+        # standard suite, benchmarks/bench_suite.py). Nothing is lost: Keras 3 layer calls
+        # are never converted (a model branching in Python on tensors fails either way).
+        return tf.function(
+            counted, input_signature=list(input_signature), jit_compile=xla, autograph=False
+        )
 
     return cached(owner, full_key, build)
 
