@@ -16,8 +16,7 @@ from keras_insight.callbacks.base import (
     stratified_indices,
     unpack_validation_data,
 )
-from keras_insight.core.engine import logits as _logits
-from keras_insight.core.features import features as _features
+from keras_insight.callbacks.probe import probe_pass
 from keras_insight.core.input_range import as_float32, resolve_input_range
 from keras_insight.core.introspection import (
     default_feature_layer,
@@ -96,11 +95,12 @@ class _FeatureCallback(InsightCallback):
                 self.pool,
                 shape[-1] if self.pool in ("avg", "max") else int(np.prod(shape[1:])),
             )
+        # features and predictions come from the suite's one forward pass (callbacks/probe.py)
+        probe_pass(m).register(self, self.probe_x, features=(self._layer, self.pool))
 
-    def _features_and_pred(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        f = _features(self.model, x, self._layer, pool=self.pool)
-        pred = predicted_classes(_logits(self.model, x))
-        return f, pred
+    def _features_and_pred(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        out = probe_pass(self.model).outputs(self, step)
+        return out.features, predicted_classes(out.logits)
 
 
 class EmbeddingProjector(_FeatureCallback):
@@ -160,7 +160,7 @@ class EmbeddingProjector(_FeatureCallback):
     def log(self, step: int) -> None:
         if not self.writer.chief:
             return
-        feats, pred = self._features_and_pred(self.probe_x)
+        feats, pred = self._features_and_pred(step)
         names = self.class_names
         meta: dict[str, Any] = {}
         if self.probe_y is not None:
@@ -187,7 +187,7 @@ def _scatter(coords: np.ndarray, labels: np.ndarray | None, title: str, lims=Non
     import matplotlib
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(4.2, 4.2), dpi=80)
+    fig = Figure(figsize=(6.0, 4.4), dpi=80)  # room on the right for the legend
     ax = fig.add_subplot(111)
     c = labels if labels is not None else np.zeros(len(coords))
     ax.scatter(coords[:, 0], coords[:, 1], c=c, cmap="tab10", vmin=0, vmax=9, s=8)
@@ -200,12 +200,13 @@ def _scatter(coords: np.ndarray, labels: np.ndarray | None, title: str, lims=Non
                 label=_class_name(int(k), names),
                 s=8,
             )
-        ax.legend(fontsize=6, loc="best", markerscale=1.5)
+        # outside the axes, so it never hides points; 9 pt = 10 px at 80 dpi
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=1.5)
     if lims is not None:
         ax.set_xlim(*lims[0])
         ax.set_ylim(*lims[1])
-    ax.set_title(title, fontsize=9)
-    ax.tick_params(labelsize=6)
+    ax.set_title(title, fontsize=11)
+    ax.tick_params(labelsize=9)
     fig.tight_layout()
     return fig
 
@@ -264,7 +265,7 @@ class EmbeddingPlot(_FeatureCallback):
     def log(self, step: int) -> None:
         from keras_insight.render import grid
 
-        feats, pred = self._features_and_pred(self.probe_x)
+        feats, pred = self._features_and_pred(step)
         labels = self.probe_y if self.probe_y is not None else pred
         n_comp = min(2, *feats.shape)
         coords, _, evr = pca(feats, n_components=n_comp)
@@ -311,12 +312,26 @@ class EmbeddingPlot(_FeatureCallback):
             self.writer.image("embedding/tsne_grid", grid(tiles, ncols=side, pad=0), step)
 
 
+def drop_self_matches(idx: np.ndarray, self_rows: np.ndarray, k: int) -> np.ndarray:
+    """From ``(N, k')`` neighbour indices, drop each query's own gallery row (``-1``: none)
+    and keep the first ``k``.
+
+    Example:
+        >>> drop_self_matches(np.array([[4, 1, 2], [0, 3, 5]]), np.array([4, -1]), 2).tolist()
+        [[1, 2], [0, 3]]
+    """
+    return np.stack([row[row != own][:k] for row, own in zip(idx, self_rows)])
+
+
 class NearestNeighbors(_FeatureCallback):
     """For each query image: its k nearest gallery images in feature space (left) beside the
     k nearest in pixel space (right). Tag ``neighbors/<layer>``.
 
     Pixel-space neighbours are computed once; feature neighbours every logged epoch, so the
-    row shows how learned similarity moves away from raw pixel similarity.
+    row shows how learned similarity moves away from raw pixel similarity. A query never
+    shows itself as its own neighbour: when the gallery is the validation data (the same
+    object) its own row is excluded by index, otherwise any gallery image pixel-identical
+    to the query is.
 
     Args:
         query: query images ``x`` or ``(x, y)`` (the probe set is drawn from it).
@@ -347,7 +362,7 @@ class NearestNeighbors(_FeatureCallback):
         self.gallery_y: np.ndarray | None = None
         self.k_requested = int(k)
         self.k = int(k)
-        self._pixel_idx = None
+        self.pixel_neighbors: np.ndarray | None = None  # (queries, k) gallery rows, pixel space
 
     def _read_probe(self) -> None:
         super()._read_probe()
@@ -356,7 +371,11 @@ class NearestNeighbors(_FeatureCallback):
         )
         self.gallery_x = as_float32(gx, name="gallery images")
         self.gallery_y = gy
-        self.k = min(self.k_requested, len(self.gallery_x))
+        # the probe's own rows when the gallery is the validation data: excluded by index
+        self._self_rows = None
+        if self.gallery is self.validation_data:
+            self._self_rows = stratified_indices(gy, len(gx), self.num_samples, self.seed)
+        self.k = min(self.k_requested, max(1, len(self.gallery_x) - 1))
         if self.k < self.k_requested:
             logger.info(
                 "NearestNeighbors: the gallery has %d images, fewer than k=%d; showing k=%d.",
@@ -367,16 +386,26 @@ class NearestNeighbors(_FeatureCallback):
 
     def validate(self) -> None:
         super().validate()
-        self._pixel_idx, _ = nearest_neighbors(self.probe_x, self.gallery_x, k=self.k)
+        kk = min(self.k + 1, len(self.gallery_x))
+        pixel_idx, pixel_d = nearest_neighbors(self.probe_x, self.gallery_x, k=kk)
+        if self._self_rows is None:  # exclude pixel-identical copies of the query
+            # compared exactly: the distance of a copy is not exactly 0 in float arithmetic
+            first = self.gallery_x[pixel_idx[:, 0]]
+            same = (first == self.probe_x).reshape(len(first), -1).all(axis=1)
+            self._self_rows = np.where(same, pixel_idx[:, 0], -1)
+        self.pixel_neighbors = drop_self_matches(pixel_idx, self._self_rows, self.k)
+        pool = (self._layer, self.pool)
+        probe_pass(self.model).register(self, self.gallery_x, features=pool, name="gallery")
 
     def log(self, step: int) -> None:
         from keras_insight.render import grid
 
-        q_feat = _features(self.model, self.probe_x, self._layer, pool=self.pool)
-        g_feat = _features(self.model, self.gallery_x, self._layer, pool=self.pool)
-        feat_idx, _ = nearest_neighbors(q_feat, g_feat, k=self.k)
+        q_feat = probe_pass(self.model).outputs(self, step).features
+        g_feat = probe_pass(self.model).outputs(self, step, name="gallery").features
+        feat_idx, _ = nearest_neighbors(q_feat, g_feat, k=min(self.k + 1, len(g_feat)))
+        feat_idx = drop_self_matches(feat_idx, self._self_rows, self.k)
         q_img = _images_uint8(self.probe_x, self.input_range)
-        rows = np.concatenate([feat_idx, self._pixel_idx], axis=1)  # (Nq, 2k) gallery rows
+        rows = np.concatenate([feat_idx, self.pixel_neighbors], axis=1)  # (Nq, 2k) gallery rows
         # convert only the shown gallery images, not the whole gallery, each time
         g_img = _images_uint8(self.gallery_x[rows.ravel()], self.input_range)
         g_img = g_img.reshape(rows.shape + g_img.shape[1:])
@@ -566,9 +595,10 @@ class ConfusionMatrix(InsightCallback):
                 raise ValueError(f"groups has {len(g)} entries for {kept.max() + 1} validation samples.")
             g = g[kept]  # the rows the reader kept (duplicates dropped)
             self._groups = g[stratified_indices(y, len(x), self.num_samples, self.seed)]
+        probe_pass(self.model).register(self, self.probe_x)  # the suite's one forward pass
 
     def log(self, step: int) -> None:
-        lg = _logits(self.model, self.probe_x)
+        lg = probe_pass(self.model).outputs(self, step).logits
         pred = predicted_classes(lg)
         k = max(lg.shape[-1], 2, int(self.probe_y.max()) + 1)
         cm = confusion_from_labels(self.probe_y, pred, k)
@@ -589,7 +619,8 @@ class ConfusionMatrix(InsightCallback):
         from matplotlib.figure import Figure
 
         k = len(cm)
-        fig = Figure(figsize=(2 + 0.35 * k, 1.6 + 0.35 * k), dpi=80)
+        # >= 9 pt at 80 dpi: every number and name at least 10 px in the written PNG
+        fig = Figure(figsize=(2.4 + 0.5 * k, 2.0 + 0.5 * k), dpi=80)
         ax = fig.add_subplot(111)
         rows = cm / np.maximum(cm.sum(1, keepdims=True), 1)
         ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
@@ -602,15 +633,15 @@ class ConfusionMatrix(InsightCallback):
                         str(cm[i, j]),
                         ha="center",
                         va="center",
-                        fontsize=6,
+                        fontsize=9,
                         color="white" if rows[i, j] > 0.5 else "black",
                     )
         ticks = [_class_name(i, self.class_names) for i in range(k)]
-        ax.set_xticks(range(k), ticks, fontsize=6, rotation=90)
-        ax.set_yticks(range(k), ticks, fontsize=6)
-        ax.set_xlabel("predicted", fontsize=7)
-        ax.set_ylabel("true", fontsize=7)
-        ax.set_title(f"confusion, epoch {step}", fontsize=8)
+        ax.set_xticks(range(k), ticks, fontsize=9, rotation=90)
+        ax.set_yticks(range(k), ticks, fontsize=9)
+        ax.set_xlabel("predicted", fontsize=10)
+        ax.set_ylabel("true", fontsize=10)
+        ax.set_title(f"confusion, epoch {step}", fontsize=11)
         fig.tight_layout()
         return fig
 
