@@ -14,49 +14,13 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_insight import datasets  # noqa: E402
 from keras_insight.core import logits  # noqa: E402
 from keras_insight.synthesis import class_logit, maximize  # noqa: E402
-
-
-def fashion_cnn(seed: int, width: int = 32) -> keras.Model:
-    """Conv-pool-conv-pool-Flatten-Dense: ~83% test accuracy after 2 epochs on 12k images."""
-    keras.utils.set_random_seed(seed)
-    L = keras.layers
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            L.Conv2D(width, 3, padding="same", activation="relu", name="conv1"),
-            L.MaxPooling2D(2),
-            L.Conv2D(2 * width, 3, padding="same", activation="relu", name="conv2"),
-            L.MaxPooling2D(2),
-            L.Flatten(),
-            L.Dense(10, activation="softmax", name="logits"),
-        ]
-    )
-
-
-def train(seed: int, n: int = 12000, epochs: int = 2, width: int = 32):
-    (x, y), (xt, yt) = datasets.fashion_mnist()
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(x), n, replace=False)
-    m = fashion_cnn(seed, width)
-    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    m.fit(x[idx], y[idx], epochs=epochs, batch_size=128, verbose=0)
-    acc = m.evaluate(xt[:2000], yt[:2000], verbose=0)[1]
-    return m, acc, xt
-
-
-def high_frequency_energy(x: np.ndarray) -> float:
-    """Mean squared difference of neighbouring pixels over the image variance (per image mean)."""
-    x = x.astype(np.float64)
-    d = np.square(np.diff(x, axis=1)).mean(axis=(1, 2, 3)) + np.square(np.diff(x, axis=2)).mean(
-        axis=(1, 2, 3)
-    )
-    return float(np.mean(d / (x.var(axis=(1, 2, 3)) + 1e-12)))
+from keras_insight.testing.fashion import high_frequency_energy  # noqa: E402
+from keras_insight.testing.fashion import train_fashion_cnn as train  # noqa: E402
 
 
 def quality(steps: int = 128, n_train: int = 12000, epochs: int = 2, save: bool = True) -> dict:

@@ -112,10 +112,8 @@ def test_fashion_mnist_full_values():
 @needs_debian
 def test_fashion_mnist_is_cached_and_read_only():
     first = datasets.fashion_mnist()
-    t0 = time.perf_counter()
     second = datasets.fashion_mnist()
-    assert time.perf_counter() - t0 < 0.05
-    assert second[0][0] is first[0][0]
+    assert second[0][0] is first[0][0]  # the same arrays: served from the cache, not re-read
     for arr in (*second[0], *second[1]):
         assert not arr.flags.writeable
         with pytest.raises(ValueError):
@@ -338,6 +336,7 @@ def test_shapes_spurious_background_predicts_label():
     assert acc0 < acch < acc1
 
 
+@pytest.mark.slow  # a wall-clock check: meaningful only on a quiet machine
 def test_shapes_fast():
     t0 = time.perf_counter()
     datasets.shapes(1000, size=64, seed=0)

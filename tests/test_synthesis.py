@@ -197,7 +197,7 @@ def test_fourier_round_trip_and_range(shape):
 
 def test_fourier_spectrum_is_one_over_f():
     P = FourierParam((32, 32, 1), RNG, sd=1.0)
-    s = P._scale
+    s = P.spectrum_scale
     assert s[0, 1] == pytest.approx(
         2 * s[0, 2], rel=1e-5
     )  # 1/f: twice the frequency, half the scale
@@ -386,3 +386,10 @@ def test_style_transfer_lowers_style_loss_and_keeps_content(cnn):
         < texture_loss(cnn, content, style, ["conv1"], input_range=RNG)[0]
     )
     assert out.min() >= 0 and out.max() <= 1
+    # content kept: the content layer's features of the result are much closer to the
+    # content image's than the style image's are
+    from keras_insight.core import forward_outputs
+
+    feats = forward_outputs(cnn, np.concatenate([content, out, style]), ["conv2"])[0][0]
+    to_content = np.linalg.norm(feats[1] - feats[0])
+    assert to_content < 0.5 * np.linalg.norm(feats[2] - feats[0]), to_content

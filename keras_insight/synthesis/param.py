@@ -128,7 +128,8 @@ class FourierParam(Param):
         self.decorrelate = bool(decorrelate) and c == 3
         freqs = rfft2d_freqs(h, w)
         scale = 1.0 / np.maximum(freqs, 1.0 / max(h, w)) ** self.decay_power
-        self._scale = (scale * np.sqrt(h * w)).astype(np.float32)
+        #: (H, W // 2 + 1) amplitude per frequency: 1 / max(f, 1 / max(H, W))^decay * sqrt(HW)
+        self.spectrum_scale = (scale * np.sqrt(h * w)).astype(np.float32)
 
     @property
     def key(self) -> tuple:
@@ -145,7 +146,7 @@ class FourierParam(Param):
 
     def to_image(self, p):
         h, w, c = self.shape
-        spec = tf.complex(p[:, 0], p[:, 1]) * tf.cast(self._scale, tf.complex64)
+        spec = tf.complex(p[:, 0], p[:, 1]) * tf.cast(self.spectrum_scale, tf.complex64)
         img = tf.signal.irfft2d(spec, fft_length=[h, w])  # (N, C, H, W)
         img = tf.transpose(img, [0, 2, 3, 1]) / 4.0
         if self.decorrelate:
@@ -160,7 +161,7 @@ class FourierParam(Param):
         if self.decorrelate:
             t = np.einsum("nhwd,cd->nhwc", t, np.linalg.inv(_COLOR.astype(np.float64)))
         t = np.transpose(t * 4.0, (0, 3, 1, 2))
-        spec = np.fft.rfft2(t, s=(h, w)) / self._scale
+        spec = np.fft.rfft2(t, s=(h, w)) / self.spectrum_scale
         return np.stack([spec.real, spec.imag], axis=1).astype(np.float32)
 
 
