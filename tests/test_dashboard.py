@@ -395,3 +395,19 @@ def test_browser_tensorboard_tab(tb, browser, tmp_path):
     finally:
         browser.switch_to.default_content()
     browser.save_screenshot(str(tmp_path / "tensorboard_tab.png"))
+
+
+def test_report_command_writes_the_same_page_without_tensorflow(logs, tmp_path):
+    # The command reads local event files with TensorBoard's pure-Python reader (no
+    # TensorFlow import); the page must be byte-identical to the library's.
+    out_cli, out_lib = tmp_path / "cli.html", tmp_path / "lib.html"
+    code = (
+        "import sys; from keras_insight.cli import main; rc = main(sys.argv[1:]); "
+        "assert 'tensorflow' not in sys.modules; sys.exit(rc)"
+    )
+    args = ["report", str(logs["root"]), "-o", str(out_cli)]
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"wrote {out_cli} (")
+    write_report(logs["root"], out_lib)
+    assert out_cli.read_bytes() == out_lib.read_bytes()

@@ -171,6 +171,13 @@ def _positive_int(text: str) -> int:
 
 def report_command(args: Any) -> int:
     """``keras-insight report``: write the page; a missing or empty log dir is one line, exit 2."""
+    if "://" not in str(args.log_dir) and "tensorflow" not in sys.modules:
+        # TensorBoard's own switch (its //tensorboard/compat:no_tensorflow target) to read
+        # local event files with its pure-Python reader: importing TensorFlow takes seconds
+        # and nothing here needs it. Set only in this command's process.
+        import types
+
+        sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("notf"))
     try:
         info = write_report(args.log_dir, args.output, max_images_per_tag=args.max_images_per_tag)
     except NoInsightData as exc:

@@ -384,7 +384,10 @@ export async function mount(root, source) {
   });
   const compareBody = el('div', {class: 'compare'});
   panels.compare.append(el('h2', {text: 'Run comparison'}),
-    el('div', {class: 'compare-select'}, el('label', {text: 'A '}, selA), el('label', {text: ' B '}, selB)),
+    runs.length < 2
+      ? el('p', {class: 'hint', text: 'Only one run holds insight data; log a second run ' +
+        '(e.g. with augmentation) into a sibling directory of the same log dir to compare.'})
+      : el('div', {class: 'compare-select'}, el('label', {text: 'A '}, selA), el('label', {text: ' B '}, selB)),
     compareBody);
 
   function runSummary(v, at) {
@@ -400,13 +403,11 @@ export async function mount(root, source) {
     const a = view();
     const b = cache.get(state.runB);
     const at = step();
-    const cols = [a, b].filter(Boolean).map((v, k) => {
+    const cols = (runs.length < 2 ? [a] : [a, b]).filter(Boolean).map((v, k) => {
       const i = Math.min(state.sample, v.samples.length - 1);
       return el('div', {class: 'compare-col', id: `compare-col-${k}`}, runSummary(v, at), sampleCard(v, i, at, `compare-${k}-`));
     });
-    const hint = runs.length < 2 ? el('p', {class: 'hint', text: 'Only one run holds insight data; ' +
-      'log a second run (e.g. with augmentation) into a sibling directory to compare.'}) : null;
-    compareBody.replaceChildren(...(hint ? [hint] : []), ...cols);
+    compareBody.replaceChildren(...cols);
   }
 
   function update() {
