@@ -91,8 +91,15 @@ def write_probe(
     true: Any = None,
     class_names: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Write ``insight/probe`` for ``step`` and return the record written."""
+    """Write ``insight/probe`` for ``step`` and return the record written.
+
+    Several callbacks of a run share the probe set; the first to log a step writes the
+    record, the others skip it (``InsightWriter.once``), so each step holds one record.
+    """
     rec = probe_record(logits, true, class_names)
+    once = getattr(writer, "once", None)
+    if once is not None and not once(md.PROBE_TAG, step):
+        return rec
     writer.summary(
         md.PROBE_TAG,
         np.array(json.dumps(rec), dtype=object),

@@ -179,6 +179,7 @@ class InsightWriter:
         self.path = path
         self.chief = bool(chief)
         self._lock = threading.RLock()
+        self._once: set[tuple[str, int]] = set()
         self._writer: Any = None
         if self.chief:
             self._open()
@@ -269,6 +270,19 @@ class InsightWriter:
             plt.close(fig)
             return
         self.image(tag, figure_to_array(fig), step, description=description)
+
+    def once(self, tag: str, step: int) -> bool:
+        """True the first time ``(tag, step)`` is claimed on this writer, then False.
+
+        For records several callbacks could write for the same step (the dashboard's
+        per-probe record): the first writes it, the others skip, so each step holds one.
+        """
+        with self._lock:
+            key = (sanitize_tag(tag), int(step))
+            if key in self._once:
+                return False
+            self._once.add(key)
+            return True
 
     def flush(self) -> None:
         """Push buffered events to disk (so TensorBoard sees them now)."""
