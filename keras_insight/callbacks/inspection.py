@@ -18,18 +18,15 @@ from keras_insight.inspection.filters import (
     layer_kernel,
 )
 from keras_insight.inspection.summary import model_summary
-from keras_insight.render import grid, normalize_minmax, to_uint8
-
-
-def _tile_scale(size: int, target: int = 24) -> int:
-    return max(1, target // max(size, 1))
+from keras_insight.render import filter_grid, grid, normalize_minmax, to_uint8
 
 
 class FilterGrid(InsightCallback):
     """Log convolution filters as image grids, and how noisy they are, every ``freq`` epochs.
 
     The first conv layer is shown as RGB tiles when it has 3 input channels; other layers as
-    one grayscale tile per (filter, input channel), a row per filter. Each tile is
+    one grayscale tile per (filter, input channel), the channels of a filter in one block;
+    blocks form a near-square grid labelled by filter index (``#k``). Each tile is
     normalised symmetrically, ``0.5 + w / (2 max|w|)`` (grey = 0). A scalar per layer,
     ``filters/<layer>/high_frequency_ratio``, is 0 for smooth and 1 for checkerboard
     filters (white noise: 0.5); it falls as training converges.
@@ -88,15 +85,10 @@ class FilterGrid(InsightCallback):
             tiles = filter_tiles(
                 kernel, max_filters=self.max_filters, max_channels=self.max_channels
             )
-            rgb = tiles.ndim == 4
-            ncols = None if rgb else min(kernel.shape[2], self.max_channels)
-            image = grid(
-                to_uint8(tiles),
-                ncols=ncols,
-                pad=1,
-                pad_value=255,
-                scale=_tile_scale(kernel.shape[0]),
-            )
+            # a near-square grid of filters (each a block of its input channels), tiles
+            # enlarged to >= 32 px and labelled by filter index
+            per_filter = 1 if tiles.ndim == 4 else min(kernel.shape[2], self.max_channels)
+            image = filter_grid(tiles, per_filter)
             self.writer.image(f"filters/{lyr.name}", image, step)
             self.writer.scalar(
                 f"filters/{lyr.name}/high_frequency_ratio", high_frequency_ratio(kernel), step

@@ -20,17 +20,30 @@ def _fig_curve(report):
     # a bare Figure: no pyplot state, and the user's backend stays as it is
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(4.5, 3.2))
+    fig = Figure(figsize=(5.0, 3.6), dpi=100)
     ax = fig.add_subplot(111)
-    for attack, acc in report.accuracy.items():
+    # distinct marker and dash per attack: curves that coincide stay visible
+    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."), ("v", (0, (5, 1)))]
+    for i, (attack, acc) in enumerate(report.accuracy.items()):
+        marker, dash = styles[i % len(styles)]
+        worst = attack == "worst"
         ax.plot(
-            report.epsilons, acc, marker="o", label=attack, lw=2.5 if attack == "worst" else 1.2
+            report.epsilons,
+            acc,
+            marker=marker,
+            linestyle=dash,
+            label=attack,
+            lw=2.5 if worst else 1.4,
+            markersize=8 if worst else 6,
+            markerfacecolor="none" if not worst else None,
+            color="black" if worst else None,
+            zorder=1 if worst else 2,
         )
     ax.set_xlabel(f"eps ({report.norm}, input units)")
     ax.set_ylabel("robust accuracy")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(f"AUC {report.auc:.3f}, never broken {report.never_broken}")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -143,12 +156,17 @@ class AdversarialRobustness(InsightCallback):
         p_clean = predicted_classes(logits(self.model, x[:k]))
         p_adv = predicted_classes(logits(self.model, x_adv[:k]))
         tiles, labels = [], []
+
+        def name(c) -> str:
+            names = self.class_names
+            return str(names[c]) if names is not None and 0 <= c < len(names) else str(c)
+
         for i in range(k):
             tiles += [to_uint8(x[i], lo, hi), to_uint8(x_adv[i], lo, hi), to_uint8(amplified[i])]
             labels += [
-                f"t:{int(self.probe_y[i])} p:{int(p_clean[i])}",
-                f"adv p:{int(p_adv[i])}",
-                f"delta e={eps:.3g}",
+                f"true {name(int(self.probe_y[i]))} pred {name(int(p_clean[i]))}",
+                f"adversarial pred {name(int(p_adv[i]))}",
+                f"delta eps={eps:.3g}",
             ]
         return grid(np.stack(tiles), ncols=3, labels=labels)
 

@@ -12,7 +12,7 @@ from keras_insight.callbacks.base import InsightCallback, unpack_validation_data
 from keras_insight.core.engine import logits as model_logits
 from keras_insight.core.input_range import as_float32
 from keras_insight.core.introspection import require_spatial, resolve_layer
-from keras_insight.render import grid, signed_heatmap, to_uint8
+from keras_insight.render import enlarge, grid, signed_heatmap, to_uint8
 from keras_insight.synthesis import (
     DataPrior,
     Param,
@@ -268,13 +268,14 @@ class ClassSynthesis(_SynthesisCallback):
                 label_colors=[t for col in colors for t in (col, (0, 0, 0))],
             )
             mean_pic = self._pictures(self._prior.mean_image[None])[0]
-            self.writer.image("synthesis/prior_mean", mean_pic, step)
+            self.writer.image("synthesis/prior_mean", enlarge(mean_pic), step)
         self.writer.image("synthesis/classes", picture, step)
         if self.per_class_images:
             for i, (c, pic) in enumerate(zip(self._classes, pics)):
-                self.writer.image(f"synthesis/class_{c}", pic, step)
+                # single pictures enlarged (nearest) so a 28x28 image is not a dot
+                self.writer.image(f"synthesis/class_{c}", enlarge(pic), step)
                 if heat is not None:
-                    self.writer.image(f"synthesis/difference/class_{c}", heat[i], step)
+                    self.writer.image(f"synthesis/difference/class_{c}", enlarge(heat[i]), step)
         self.writer.scalar(
             "synthesis/self_accuracy", float(np.mean(predicted == np.array(self._classes))), step
         )

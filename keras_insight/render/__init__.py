@@ -5,7 +5,7 @@ and every picture returned is uint8.
 """
 
 from keras_insight.render.difference import signed_heatmap
-from keras_insight.render.grids import grid, label_height
+from keras_insight.render.grids import enlarge, filter_grid, grid, label_height
 from keras_insight.render.images import (
     as_uint8,
     colormap,
@@ -20,7 +20,9 @@ from keras_insight.render.images import (
 __all__ = [
     "as_uint8",
     "colormap",
+    "enlarge",
     "figure_to_array",
+    "filter_grid",
     "grid",
     "label_height",
     "normalize_minmax",

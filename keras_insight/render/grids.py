@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,36 +13,137 @@ from PIL import Image, ImageDraw, ImageFont
 
 from keras_insight.render.images import as_uint8, upscale_nearest
 
-__all__ = ["grid", "label_height"]
+__all__ = [
+    "FONT_SIZE",
+    "MIN_DISPLAY",
+    "MIN_TILE",
+    "enlarge",
+    "filter_grid",
+    "font",
+    "grid",
+    "label_height",
+    "wrap_label",
+]
 
-# Labels are at most this many times the tile width before auto-scaling gives up and
-# lets the text be cut at the tile edge (a 1x1 tile must not become a 60x60 one).
+# Labels widen a tile to at most this many times its width (or 2 * MIN_TILE px for tiny
+# tiles); longer labels are wrapped and shortened with an ellipsis.
 _MAX_AUTO_SCALE = 8
 _TEXT_MARGIN = 2
+#: Label font size in pixels (DejaVu Sans, matplotlib's bundled font): legible at
+#: TensorBoard's card size, never below about 10 px of glyph height.
+FONT_SIZE = 14
+#: Smallest displayed tile side (pixels) when labels are drawn: tiles are enlarged with
+#: nearest-neighbour to at least this, so an 8x8 or 28x28 image is not a smudge.
+MIN_TILE = 32
+_MAX_LINES = 2
+
+
+@functools.lru_cache(maxsize=8)
+def font(size: int = FONT_SIZE) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """DejaVu Sans at ``size`` px (the font matplotlib ships), else Pillow's default font.
+
+    Example:
+        >>> font().getbbox("H")[3] - font().getbbox("H")[1] >= 10  # cap height in px
+        True
+    """
+    try:
+        import matplotlib
+
+        path = os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf")
+        return ImageFont.truetype(path, size)
+    except (ImportError, OSError):
+        return ImageFont.load_default()
 
 
 def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    return ImageFont.load_default()
+    return font(FONT_SIZE)
+
+
+def _width(text: str) -> int:
+    return int(math.ceil(_font().getlength(text)))
+
+
+def _line_height() -> int:
+    # "Ag" fixes the line height, so labels with and without descenders align.
+    return int(_font().getbbox("Ag")[3]) + 1
 
 
 def _text_size(texts: Sequence[str]) -> tuple[int, int]:
-    """Widest text and tallest line box (pixels) in the default font."""
-    font = _font()
-    draw = ImageDraw.Draw(Image.new("L", (1, 1)))
-    # "Ag" fixes the line height, so labels with and without descenders align.
-    height = draw.textbbox((0, 0), "Ag", font=font)[3]
-    width = max((draw.textbbox((0, 0), t, font=font)[2] for t in texts), default=0)
-    return int(width), int(height)
+    """Widest text and tallest line box (pixels) in the label font."""
+    return max((_width(t) for t in texts), default=0), _line_height()
 
 
-def label_height(labels: Sequence[str]) -> int:
+def _ellipsize(text: str, width: int) -> str:
+    if _width(text) <= width:
+        return text
+    while text and _width(text + "\u2026") > width:
+        text = text[:-1]
+    return text + "\u2026"
+
+
+def wrap_label(text: str, width: int, max_lines: int = _MAX_LINES) -> list[str]:
+    """Fit ``text`` into ``width`` pixels (less the margins): one line if it fits, else
+    two lines split at the space that balances them best ("true Coat" / "pred Shirt"); a
+    line that still does not fit ends in an ellipsis, so labels never run into the
+    neighbouring tile.
+
+    Example:
+        >>> wrap_label("true T-shirt/top pred Shirt", 130)
+        ['true T-shirt/top', 'pred Shirt']
+    """
+    text = str(text)
+    usable = width - 2 * _TEXT_MARGIN
+    words = text.split(" ")
+    if _width(text) <= usable or max_lines < 2 or len(words) < 2:
+        return [_ellipsize(text, usable)]
+    k = min(
+        range(1, len(words)),
+        key=lambda k: max(_width(" ".join(words[:k])), _width(" ".join(words[k:]))),
+    )
+    return [_ellipsize(" ".join(words[:k]), usable), _ellipsize(" ".join(words[k:]), usable)]
+
+
+def _balanced_width(text: str, max_lines: int = _MAX_LINES) -> int:
+    """Narrowest width (px) that shows ``text`` in ``max_lines`` lines broken at spaces."""
+    words = str(text).split(" ")
+    if max_lines < 2 or len(words) < 2:
+        return _width(text)
+    # the best two-line break: the split whose longer half is shortest
+    return min(
+        max(_width(" ".join(words[:k])), _width(" ".join(words[k:]))) for k in range(1, len(words))
+    )
+
+
+def label_height(labels: Sequence[str], width: int | None = None) -> int:
     """Height in pixels of the label strip ``grid`` puts under each tile.
+
+    ``width`` is the tile width the labels wrap to (default: one line each).
 
     Example:
         >>> label_height(["cat"]) > 0
         True
     """
-    return _text_size(labels)[1] + 2 * _TEXT_MARGIN
+    lines = 1
+    if width is not None:
+        lines = max((len(wrap_label(t, width)) for t in labels), default=1)
+    return lines * _line_height() + 2 * _TEXT_MARGIN
+
+
+def _luminance(rgb: Sequence[float]) -> float:
+    r, g, b = (float(c) / 255.0 for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _readable(color: Sequence[int], background: Sequence[int]) -> tuple[int, int, int]:
+    """``color`` darkened on a light background (lightened on a dark one) until the text
+    has contrast: pure green on white is unreadable, dark green is not."""
+    rgb = np.asarray(color[:3], dtype=np.float64)
+    lum, light = _luminance(rgb), _luminance(background) >= 0.5
+    if light and lum > 0.35:
+        rgb = rgb * (0.35 / lum)
+    elif not light and lum < 0.6:
+        rgb = 255.0 - (255.0 - rgb) * ((1 - 0.6) / max(1 - lum, 1e-6))
+    return tuple(int(round(c)) for c in np.clip(rgb, 0, 255))
 
 
 def _label_strips(
@@ -50,15 +153,18 @@ def _label_strips(
     background: tuple[int, int, int],
     colors: Sequence[Sequence[int]] | None,
 ) -> np.ndarray:
-    """Render one ``(height, width, 3)`` strip per label; text is cut at the tile edge."""
-    font = _font()
+    """Render one ``(height, width, 3)`` strip per label, wrapped to the tile width."""
+    fnt = _font()
     # Black text on light pads, white on dark ones.
     default = (0, 0, 0) if sum(background) >= 3 * 128 else (255, 255, 255)
     strips = np.empty((len(labels), height, width, 3), dtype=np.uint8)
     for i, text in enumerate(labels):
         img = Image.new("RGB", (width, height), background)
-        fill = tuple(int(c) for c in colors[i]) if colors is not None else default
-        ImageDraw.Draw(img).text((_TEXT_MARGIN, _TEXT_MARGIN - 1), str(text), fill=fill, font=font)
+        fill = _readable(colors[i], background) if colors is not None else default
+        draw = ImageDraw.Draw(img)
+        for k, line in enumerate(wrap_label(text, width)):
+            y = _TEXT_MARGIN - 1 + k * _line_height()
+            draw.text((_TEXT_MARGIN, y), line, fill=fill, font=fnt)
         strips[i] = np.asarray(img)
     return strips
 
@@ -90,10 +196,13 @@ def grid(
         ncols: tiles per row. Default ``ceil(sqrt(N))``.
         pad: pixels between tiles and around the border. Default 1.
         pad_value: padding colour, an int (grey) or one value per channel. Default 255.
-        labels: optional ``N`` strings drawn under the tiles (PIL default font).
+        labels: optional ``N`` strings drawn under the tiles in DejaVu Sans
+            (:data:`FONT_SIZE` px), broken at spaces into at most two lines and shortened
+            with an ellipsis if still too wide, so no label runs into its neighbour.
         scale: nearest-neighbour enlargement of each tile. Default ``None``: 1 without
-            labels; with labels, the smallest integer (at most 8) that makes each tile as
-            wide as its widest label, so labels under small tiles stay readable.
+            labels; with labels, the smallest integer that makes each tile at least
+            :data:`MIN_TILE` px and as wide as its widest label on two lines (but no wider
+            than 8 times the tile, or 64 px for tiny tiles).
         label_colors: optional ``N`` RGB text colours (e.g. green right, red wrong).
             Default black on a light pad, white on a dark one.
 
@@ -125,10 +234,12 @@ def grid(
             raise ValueError(f"got {len(labels)} labels for {n} images")
         if label_colors is not None and len(label_colors) != n:
             raise ValueError(f"got {len(label_colors)} label_colors for {n} images")
-        text_w, _ = _text_size(labels)
         if scale is None:
-            needed = math.ceil((text_w + 2 * _TEXT_MARGIN) / x.shape[2])
-            scale = min(max(needed, 1), _MAX_AUTO_SCALE)
+            # wide enough for every label in two balanced lines, and at least MIN_TILE
+            # (up to 8x the tile, or 64 px for tiny tiles; longer labels are shortened)
+            text_w = max(_balanced_width(t) for t in labels) + 2 * _TEXT_MARGIN
+            cap = max(_MAX_AUTO_SCALE * x.shape[2], 2 * MIN_TILE)
+            scale = max(1, math.ceil(max(MIN_TILE, min(text_w, cap)) / x.shape[2]))
         if x.shape[-1] == 1:
             x = np.repeat(x, 3, axis=-1)
     x = upscale_nearest(x, int(scale or 1))
@@ -140,7 +251,7 @@ def grid(
     fill = fill.astype(np.uint8)
 
     if labels is not None:
-        lh = label_height(labels)
+        lh = label_height(labels, w)
         bg = tuple(int(v) for v in fill) if c == 3 else (int(fill[0]),) * 3
         x = np.concatenate([x, _label_strips(labels, w, lh, bg, label_colors)], axis=1)
         h += lh
@@ -156,3 +267,66 @@ def grid(
     canvas[...] = fill
     canvas[pad:, pad:] = out
     return canvas
+
+
+def filter_grid(
+    tiles: Any,
+    per_filter: int = 1,
+    *,
+    min_tile: int = MIN_TILE,
+    labels: bool = True,
+    first_index: int = 0,
+) -> np.ndarray:
+    """Lay out conv filters as a near-square grid of blocks, one block per filter.
+
+    ``tiles`` holds ``F * per_filter`` images, filter-major (as
+    :func:`keras_insight.inspection.filter_tiles` returns them): ``(F, kh, kw, 3)`` RGB
+    filters (``per_filter=1``) or ``(F * C, kh, kw)`` grayscale tiles, C input channels per
+    filter. Each tile is enlarged by nearest neighbour to at least ``min_tile`` px (an
+    integer factor, so weights stay crisp squares); each filter's C tiles form a
+    near-square block, and the F blocks a near-square grid labelled with the filter index
+    (``first_index`` onwards) when ``labels``.
+
+    Example:
+        >>> g = filter_grid(np.zeros((16, 3, 3), "float32"), per_filter=1, labels=False)
+        >>> g.shape[0] == g.shape[1]  # 4 x 4 tiles of 33 px (3 px * 11) with 1 px pads
+        True
+    """
+    x = as_uint8(tiles)
+    if x.ndim == 3:
+        x = x[..., None]
+    if per_filter < 1 or len(x) % per_filter:
+        raise ValueError(f"{len(x)} tiles do not split into blocks of per_filter={per_filter}.")
+    scale = max(1, math.ceil(min_tile / max(x.shape[1], x.shape[2], 1)))
+    x = upscale_nearest(x, scale)
+    n = len(x) // per_filter
+    if per_filter > 1:
+        cols = math.ceil(math.sqrt(per_filter))
+        blocks = np.stack(
+            [grid(x[i * per_filter : (i + 1) * per_filter], ncols=cols, pad=1, pad_value=255)
+             for i in range(n)]
+        )  # fmt: skip
+    else:
+        blocks = x
+    names = [f"#{first_index + i}" for i in range(n)] if labels else None
+    return grid(blocks, ncols=math.ceil(math.sqrt(n)), pad=3, pad_value=255, labels=names, scale=1)
+
+
+#: Shorter side (px) a single picture is enlarged to for display (TensorBoard shows small
+#: images at their own size: an 8x8 class image would be a dot).
+MIN_DISPLAY = 128
+
+
+def enlarge(image: Any, min_side: int = MIN_DISPLAY) -> np.ndarray:
+    """Enlarge one ``(H, W[, C])`` picture by the smallest integer nearest-neighbour factor
+    that makes its shorter side at least ``min_side`` px (pixels stay crisp squares).
+
+    Example:
+        >>> enlarge(np.zeros((8, 8), np.uint8)).shape
+        (128, 128, 1)
+    """
+    x = as_uint8(image)
+    if x.ndim == 2:
+        x = x[..., None]
+    factor = max(1, math.ceil(min_side / max(1, min(x.shape[:2]))))
+    return upscale_nearest(x[None], factor)[0]
