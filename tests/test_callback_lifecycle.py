@@ -480,3 +480,26 @@ def test_sigmoid_heads_run_every_class_callback(tmp_path, data, units):
         pred = (logits[:, 0] > 0.5).astype(int)
         assert cm.matrix.shape == (2, 2)
         assert np.trace(cm.matrix) == int((pred == yb).sum())
+
+
+def test_targets_on_one_unit_heads():
+    """Binary sigmoid: target 1 explains the logit, target 0 its negation, None the logit.
+    Regression: targets=None explains the output itself."""
+    from keras_insight.core.engine import gradients
+
+    rng = np.random.default_rng(0)
+    x = rng.random((5, SIZE, SIZE, 3)).astype("float32")
+    binary = input_cnn(1, "sigmoid", "binary_crossentropy")
+    p = binary.predict(x, verbose=0)[:, 0].astype(np.float64)
+    logit = np.log(p / (1 - p))
+    g1, g0, gn = (gradients(binary, x, targets=t) for t in (1, 0, None))
+    np.testing.assert_allclose(g1.scores, logit, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(g0.scores, -g1.scores, rtol=1e-6)
+    np.testing.assert_allclose(g0.input_grads, -g1.input_grads, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gn.input_grads, g1.input_grads, rtol=1e-6, atol=1e-9)
+    assert np.abs(g1.input_grads).max() > 0
+    with pytest.raises(ValueError, match="out of range"):
+        gradients(binary, x, targets=2)
+    regression = input_cnn(1, None, "mse")
+    out = regression.predict(x, verbose=0)[:, 0]
+    np.testing.assert_allclose(gradients(regression, x).scores, out, rtol=1e-5, atol=1e-6)

@@ -18,7 +18,7 @@ import numpy as np
 
 from keras_insight import attribution as A
 from keras_insight._config import logger
-from keras_insight.callbacks.base import InsightCallback, predicted_classes
+from keras_insight.callbacks.base import InsightCallback, head_kind, predicted_classes
 from keras_insight.core.engine import logits as model_logits
 from keras_insight.core.introspection import default_spatial_layer, require_spatial, resolve_layer
 from keras_insight.dashboard import summary as dashboard
@@ -101,6 +101,8 @@ class _AttributionCallback(InsightCallback):
             raise ValueError(
                 f"{self.family}(target='true') needs labels: pass validation_data=(x, y)."
             )
+        # one sigmoid unit: class 1 explains the logit, class 0 its negation (ClassTarget)
+        self._head = head_kind(self.model)
 
     def _display(self) -> np.ndarray:
         lo, hi = self.input_range
@@ -113,8 +115,8 @@ class _AttributionCallback(InsightCallback):
         targets = (
             self.probe_y.astype(np.int32) if self.target == "true" else predicted.astype(np.int32)
         )
-        if probe_logits.shape[-1] == 1:
-            targets = None  # one output unit (binary logit, regression): explain the output
+        if probe_logits.shape[-1] == 1 and self._head != "binary":
+            targets = None  # one regression output: explain the output itself
         labels = [self.label_text(i, predicted, self.class_names) for i in range(len(self.probe_x))]
         masks = self._masks()
         shown = self._display()

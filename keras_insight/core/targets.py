@@ -130,12 +130,21 @@ class Target:
 
 
 class ClassTarget(Target):
-    """Logit of a class per sample; ``class_idx == -1`` means the predicted class."""
+    """Logit of a class per sample; ``class_idx == -1`` means the predicted class.
+
+    A head with one output unit has no classes to pick from: for a binary sigmoid head
+    (logit z = log p / (1 - p)) class 1 scores z and class 0 scores -z (the logit of
+    1 - p), and ``None`` (-1) scores z, the output itself, which is also what a regression
+    head's ``targets=None`` explains.
+    """
 
     key = ("class",)
 
     def score(self, logits, activations, class_idx):
         logits = tf.cast(logits, tf.float32)
+        if logits.shape[-1] == 1:
+            z = logits[:, 0]
+            return tf.where(class_idx == 0, -z, z)
         predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
         idx = tf.where(class_idx < 0, predicted, class_idx)
         return tf.gather(logits, idx, axis=-1, batch_dims=1)
@@ -228,7 +237,12 @@ def resolve_targets(targets: Any, n: int) -> tuple[Target, np.ndarray]:
 
 
 def check_class_range(class_idx: np.ndarray, num_classes: int) -> None:
-    """Raise if any explicit class index is outside ``[0, num_classes)``."""
+    """Raise if any explicit class index is outside ``[0, num_classes)``.
+
+    One output unit (a binary logit) takes classes 0 and 1 (see :class:`ClassTarget`).
+    """
+    if num_classes == 1 and class_idx.size and class_idx.max() <= 1:
+        return
     if class_idx.size and class_idx.max() >= num_classes:
         raise ValueError(
             f"Target class {int(class_idx.max())} is out of range: the model has "
