@@ -14,7 +14,7 @@ from keras_insight import datasets
 from keras_insight.callbacks import suite
 from keras_insight.cli import demo_model
 from keras_insight.render import filter_grid, grid
-from keras_insight.render.grids import FONT_SIZE, MIN_TILE, font, wrap_label
+from keras_insight.render.grids import FONT_SIZE, font, wrap_label
 from keras_insight.tensorboard.events import read_events
 
 MIN_SIDE = 96  # px: every picture at least this wide and tall
@@ -69,9 +69,9 @@ def test_filter_grid_layout_is_near_square_and_crisp():
     g = filter_grid(tiles, per_filter=8)
     h, w = g.shape[:2]
     assert max(h, w) / min(h, w) < 1.5
-    # each 3x3 weight became a uniform square of ceil(32 / 3) = 11 px (nearest neighbour)
+    # each 3x3 weight became a uniform square of ceil(40 / 3) = 14 px (nearest neighbour)
     one = filter_grid(tiles[:1], per_filter=1, labels=False)
-    s = math.ceil(MIN_TILE / 3)
+    s = math.ceil(40 / 3)
     block = one[3 : 3 + s, 3 : 3 + s, 0]
     assert block.min() == block.max()
     with pytest.raises(ValueError, match="per_filter"):

@@ -273,7 +273,7 @@ def filter_grid(
     tiles: Any,
     per_filter: int = 1,
     *,
-    min_tile: int = MIN_TILE,
+    min_tile: int = 40,
     labels: bool = True,
     first_index: int = 0,
 ) -> np.ndarray:
@@ -289,7 +289,7 @@ def filter_grid(
 
     Example:
         >>> g = filter_grid(np.zeros((16, 3, 3), "float32"), per_filter=1, labels=False)
-        >>> g.shape[0] == g.shape[1]  # 4 x 4 tiles of 33 px (3 px * 11) with 1 px pads
+        >>> g.shape[0] == g.shape[1]  # 4 x 4 tiles of 42 px (3 px * 14) with 3 px pads
         True
     """
     x = as_uint8(tiles)
@@ -297,9 +297,11 @@ def filter_grid(
         x = x[..., None]
     if per_filter < 1 or len(x) % per_filter:
         raise ValueError(f"{len(x)} tiles do not split into blocks of per_filter={per_filter}.")
+    n = len(x) // per_filter
+    if labels and per_filter == 1:  # the tile must hold its index label
+        min_tile = max(min_tile, _width(f"#{first_index + n - 1}") + 2 * _TEXT_MARGIN + 4)
     scale = max(1, math.ceil(min_tile / max(x.shape[1], x.shape[2], 1)))
     x = upscale_nearest(x, scale)
-    n = len(x) // per_filter
     if per_filter > 1:
         cols = math.ceil(math.sqrt(per_filter))
         blocks = np.stack(

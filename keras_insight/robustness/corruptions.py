@@ -165,18 +165,27 @@ class InvarianceReport:
             panels.append(("feature cosine", self.feature_cosine))
         fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
         sev = [0, *self.severities]
+        # distinct marker and dash per transform: coinciding curves stay visible
+        markers, dashes = "osD^vP*X", ["-", "--", ":", "-."]
         for ax, (title, values) in zip(axes[0], panels):
-            for t, v in values.items():
+            for i, (t, v) in enumerate(values.items()):
                 if v is None:
                     continue
                 first = {"accuracy": self.clean_accuracy, "flip rate": 0.0, "feature cosine": 1.0}[
                     title
                 ]
-                ax.plot(sev, [first, *v], marker="o", label=t)
+                ax.plot(
+                    sev,
+                    [first, *v],
+                    marker=markers[i % len(markers)],
+                    linestyle=dashes[i % len(dashes)],
+                    markerfacecolor="none",
+                    label=t,
+                )
             ax.set_title(title)
             ax.set_xlabel("severity")
             ax.set_ylim(-0.02, 1.02)
-        axes[0][-1].legend(fontsize=7, loc="best")
+        axes[0][-1].legend(fontsize=9, loc="best")
         fig.tight_layout()
         return fig
 
