@@ -319,8 +319,9 @@ def _js(driver, code):
     return driver.execute_script(code)
 
 
-def _check_viewer(driver):
-    """Assertions shared by both hosts; the driver is inside the viewer's document."""
+def _check_viewer(driver, view):
+    """Assertions shared by both hosts; the driver is inside the viewer's document and
+    ``view`` is the viewer JSON of the first run."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -331,6 +332,14 @@ def _check_viewer(driver):
     assert len(driver.find_elements(By.CSS_SELECTOR, "#sample-picker .thumb")) == 12
     assert len(driver.find_elements(By.CSS_SELECTOR, "#panel-classes tbody tr")) == 3
     assert len(driver.find_elements(By.CSS_SELECTOR, "#panel-compare .compare-col")) == 2
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#compare-classes tbody tr")) == 3
+    # First-correct epochs and forgetting events are marked on the thumbnails.
+    badges = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#sample-picker .badges")]
+    assert len(badges) == len(view["samples"])
+    for s, text in zip(view["samples"], badges):
+        if s["first_correct"] is not None:
+            assert f"\u2605{s['first_correct'] + 1}" in text
+        assert ("\u21ba" in text) == (s["forgetting"] > 0)
     # The robustness curves are drawn: some canvas pixel is not white.
     drawn = _js(
         driver,
@@ -363,6 +372,10 @@ def _check_viewer(driver):
     assert srcs_first[0] == srcs_last[0]  # the input is the same image
     assert srcs_first[1] != srcs_last[1]  # Grad-CAM of another epoch
     assert "epoch 1" in driver.find_element(By.ID, "epoch-label").text
+    # The play button steps through the epochs.
+    driver.find_element(By.ID, "play").click()
+    _wait(driver, lambda: "epoch 2" in driver.find_element(By.ID, "epoch-label").text)
+    _wait(driver, lambda: card()[1] == label_last)
     # The sample picker switches the timeline.
     driver.find_elements(By.CSS_SELECTOR, "#sample-picker .thumb")[7].click()
     _wait(driver, lambda: card()[0][0] != srcs_first[0])
@@ -377,7 +390,7 @@ def test_browser_report(logs, browser, tmp_path):
     write_report(logs["root"], out)
     start = time.perf_counter()
     browser.get(out.as_uri())
-    _check_viewer(browser)
+    _check_viewer(browser, build_views(logs["root"])["views"][RUN_A])
     print(f"report: {out.stat().st_size} bytes, viewer ready in {time.perf_counter() - start:.2f} s")
     logs_ = browser.get_log("browser") if hasattr(browser, "get_log") else []
     assert not [e for e in logs_ if e.get("level") == "SEVERE"], logs_
@@ -391,7 +404,7 @@ def test_browser_tensorboard_tab(tb, browser, tmp_path):
     frame = _wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "iframe"))[0]
     browser.switch_to.frame(frame)
     try:
-        _check_viewer(browser)
+        _check_viewer(browser, tb.get_json("/data/plugin/insight/run", {"run": RUN_A}))
     finally:
         browser.switch_to.default_content()
     browser.save_screenshot(str(tmp_path / "tensorboard_tab.png"))

@@ -340,7 +340,7 @@ export async function mount(root, source) {
     attackSelect.value = state.attack;
     attackSelect.addEventListener('change', () => {
       state.attack = attackSelect.value;
-      updateRobustness();
+      update();
     });
     children.push(el('label', {text: 'attack '}, attackSelect));
     const shown = r.curves.filter((c) => c.attack === state.attack);
@@ -408,6 +408,43 @@ export async function mount(root, source) {
       return el('div', {class: 'compare-col', id: `compare-col-${k}`}, runSummary(v, at), sampleCard(v, i, at, `compare-${k}-`));
     });
     compareBody.replaceChildren(...cols);
+    if (runs.length < 2 || !b) return;
+    // Class accuracy and robustness of both runs at the chosen epoch.
+    const head = el('tr', {}, el('th', {text: 'class'}), el('th', {text: a.run}), el('th', {text: b.run}),
+      el('th', {text: 'B \u2212 A'}));
+    const rows = a.classes.map((name, c) => {
+      const x = seriesAt(a.class_view.accuracy[String(c)], at);
+      const y = seriesAt(b.class_view.accuracy[String(c)], at);
+      const d = x && y ? y[1] - x[1] : null;
+      return el('tr', {}, el('th', {text: name}), el('td', {class: 'acc', text: x ? pct(x[1]) : '\u2013'}),
+        el('td', {class: 'acc', text: y ? pct(y[1]) : '\u2013'}),
+        el('td', {class: `acc ${d === null ? '' : d >= 0 ? 'up' : 'down'}`, text: d === null ? '\u2013' : `${d >= 0 ? '+' : ''}${(100 * d).toFixed(1)}`}));
+    });
+    const table = el('table', {class: 'classes', id: 'compare-classes'}, el('thead', {}, head), el('tbody', {}, ...rows));
+    const pick = (v) => {
+      const attack = v.robustness.curves.some((c) => c.attack === state.attack) ? state.attack : null;
+      const cs = v.robustness.curves.filter((c) => c.attack === attack && c.step <= at);
+      return cs.length ? cs[cs.length - 1] : null;
+    };
+    const [ca, cb] = [pick(a), pick(b)];
+    const parts = [el('figure', {}, table, el('figcaption', {text: 'class accuracy at the chosen epoch'}))];
+    if (ca || cb) {
+      const canvas = el('canvas', {width: 360, height: 220, id: 'compare-robustness'});
+      const legend = el('div', {class: 'legend'});
+      const series = [];
+      [[ca, a, '#1f77b4'], [cb, b, '#d62728']].forEach(([c, v, color]) => {
+        if (!c) return;
+        series.push({xs: c.eps, ys: c.acc, color, width: 2});
+        legend.append(el('span', {class: 'key'}, el('span', {class: 'swatch', style: `background: ${color}`}),
+          `${v.run} (${epochName(c.step)})`));
+      });
+      parts.push(el('figure', {}, canvas, el('figcaption', {text: `robust accuracy vs eps (${state.attack})`}), legend));
+      compareBody.append(el('div', {class: 'charts compare-extra'}, ...parts));
+      const eps = series[0].xs;
+      lineChart(canvas, series, {xlabel: 'eps', xticks: eps.length > 6 ? [eps[0], eps[eps.length - 1]] : eps});
+    } else {
+      compareBody.append(el('div', {class: 'charts compare-extra'}, ...parts));
+    }
   }
 
   function update() {
