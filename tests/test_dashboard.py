@@ -114,6 +114,49 @@ def test_timeline_definitions():
     assert viewer.keep_steps([3, 1, 2], 16, None) == [1, 2, 3]
 
 
+class _FakeSource:
+    """The ProviderSource interface over in-memory records (no TensorBoard)."""
+
+    def __init__(self, records, n):
+        self.records, self.n = records, n
+
+    def insight_runs(self):
+        return ["r"]
+
+    def tensors(self, run, tag):
+        return self.records if tag == md.PROBE_TAG else []
+
+    def blob_tags(self, run, plugin):
+        return [md.INPUT_TAG, md.overlay_tag("gradcam/grad_cam")] if plugin == md.PLUGIN_NAME else []
+
+    def blob_counts(self, run, plugin, tags):
+        steps = [s for s, _ in self.records]
+        return {t: {s: self.n for s in steps} for t in tags}
+
+    def scalars(self, run):
+        return {}
+
+
+def test_run_view_without_labels_and_with_a_cap():
+    n = 4
+    records = [(s, probe_record(np.eye(3)[[0, 1, 2, s % 3]] * (s + 1))) for s in range(6)]
+    refs = []
+
+    def ref(run, plugin, tag, step, index):
+        refs.append((tag, step, index))
+        return f"{tag}@{step}#{index}"
+
+    view = viewer.run_view(_FakeSource(records, n), "r", ref, max_images_per_tag=3 * n)
+    assert view["classes"] == ["0", "1", "2"] and view["steps"] == list(range(6))
+    assert all(s["true"] is None and s["first_correct"] is None for s in view["samples"])
+    assert [e["pred"][3] for e in view["epochs"]] == [0, 1, 2, 0, 1, 2]
+    kept = sorted(view["overlays"]["gradcam/grad_cam"], key=int)
+    assert kept == ["0", "2", "5"]  # evenly spaced, first and last kept: 3 epochs x 4 samples
+    assert view["input"] == [f"{md.INPUT_TAG}@5#{i}" for i in range(n)]
+    assert any("showing 3 of 6 epochs" in note for note in view["notes"])
+    assert len(refs) == 2 * 3 * n  # only the kept images are referenced
+
+
 def test_plugin_module_imports_only_tensorboard_and_stdlib():
     code = (
         "import sys; import tensorboard_plugin_insight.plugin; "
