@@ -309,6 +309,17 @@ def test_suite_and_neighbors_on_repeated_dataset(tmp_path, data, logs):
     assert len(logs.warnings("endless")) == 1  # one read of the dataset, one warning
 
 
+def test_max_activating_patches_on_endless_dataset(tmp_path, data):
+    x, y, _ = data
+    ds = tf.data.Dataset.from_tensor_slices(x).repeat().batch(8)
+    cb = MaxActivatingPatches(ds, "conv1", [0, 1], str(tmp_path), k=3, guided=False, freq=1)
+    input_cnn().fit(x, y, epochs=1, verbose=0, callbacks=[cb])  # returns
+    assert not cb.disabled and not cb.failures, (cb.disabled_reason, cb.failures)
+    # the top-3 images per channel are 3 different images of the 24 (no repeats)
+    for row in cb.result.indices:
+        assert len(set(row.tolist())) == 3 and row.max() < 24
+
+
 # ---------------------------------------------------------------- item 6: write faults
 
 

@@ -30,7 +30,8 @@ an endless pipeline (``ds.repeat()``) returns; pass ``max_scan=`` to a callback 
 """
 
 
-def _is_infinite(dataset: Any) -> bool:
+def is_endless(dataset: Any) -> bool:
+    """True for a ``tf.data.Dataset`` whose cardinality is infinite (``ds.repeat()``)."""
     try:
         import tensorflow as tf
 
@@ -109,7 +110,7 @@ _DATASET_READS: dict[tuple, tuple[Any, tuple]] = {}
 def _unpack(data: Any, limit: int | None, dedupe: bool, what: str) -> tuple:
     endless = False
     if hasattr(data, "as_numpy_iterator"):  # tf.data.Dataset
-        endless = _is_infinite(data)
+        endless = is_endless(data)
         if endless and limit is None:
             raise ValueError(
                 f"{what} is an endless dataset (ds.repeat()); pass a finite one or a max_scan."

@@ -12,6 +12,7 @@ import numpy as np
 from keras_insight._config import logger
 from keras_insight.callbacks.base import (
     InsightCallback,
+    is_endless,
     predicted_classes,
     stratified_indices,
     unpack_validation_data,
@@ -477,6 +478,16 @@ class MaxActivatingPatches(InsightCallback):
             int(batch_size),
         )
         self.result = None
+        self._search = data
+
+    def _read_probe(self) -> None:
+        super()._read_probe()
+        # arrays and finite datasets are streamed each log; an endless one (ds.repeat())
+        # is read once through the bounded reader (max_scan, duplicates dropped)
+        self._search = self.data
+        if hasattr(self.data, "as_numpy_iterator") and is_endless(self.data):
+            x, _, _ = unpack_validation_data(self.data, limit=self.max_scan, what="data")
+            self._search = x
 
     def validate(self) -> None:
         from keras_insight.core.introspection import require_spatial
@@ -505,7 +516,7 @@ class MaxActivatingPatches(InsightCallback):
         from keras_insight.render import grid, normalize_symmetric
 
         res = max_activating_patches(
-            self.model, self.data, self._layer, self.channels, k=self.k, batch_size=self.batch_size
+            self.model, self._search, self._layer, self.channels, k=self.k, batch_size=self.batch_size
         )
         self.result = res
         nc, k = res.values.shape
