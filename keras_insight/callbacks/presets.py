@@ -98,7 +98,8 @@ def _standard(validation_data, log_dir, common) -> list:
         EmbeddingPlot(validation_data, log_dir, num_samples=256, freq=10, **common),
         NearestNeighbors(validation_data, validation_data, log_dir, freq=10, **common),
         ClassSynthesis(log_dir, validation_data=validation_data, freq=10, steps=96, **common),
-        AdversarialRobustness(validation_data, log_dir, num_samples=64, freq=10, **common),
+        # 32 samples: the attack is the suite's costliest log (4 eps x 2 losses x 10 steps)
+        AdversarialRobustness(validation_data, log_dir, num_samples=32, freq=10, **common),
     ]
 
 
