@@ -19,7 +19,7 @@ import numpy as np
 from keras_insight import attribution as A
 from keras_insight._config import logger
 from keras_insight.callbacks.base import InsightCallback, head_kind, predicted_classes
-from keras_insight.core.engine import logits as model_logits
+from keras_insight.callbacks.probe import probe_pass
 from keras_insight.core.introspection import default_spatial_layer, require_spatial, resolve_layer
 from keras_insight.dashboard import summary as dashboard
 from keras_insight.metrics import energy_in_mask, pointing_game
@@ -103,6 +103,8 @@ class _AttributionCallback(InsightCallback):
             )
         # one sigmoid unit: class 1 explains the logit, class 0 its negation (ClassTarget)
         self._head = head_kind(self.model)
+        # the labels' predicted classes come from the suite's one forward pass
+        probe_pass(self.model).register(self, self.probe_x)
 
     def _display(self) -> np.ndarray:
         lo, hi = self.input_range
@@ -110,7 +112,7 @@ class _AttributionCallback(InsightCallback):
         return x[..., 0] if x.shape[-1] == 1 else x[..., :3]
 
     def log(self, step: int) -> None:
-        probe_logits = model_logits(self.model, self.probe_x)
+        probe_logits = probe_pass(self.model).outputs(self, step).logits
         predicted = predicted_classes(probe_logits)
         targets = (
             self.probe_y.astype(np.int32) if self.target == "true" else predicted.astype(np.int32)

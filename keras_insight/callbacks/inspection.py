@@ -8,8 +8,14 @@ from typing import Any
 import numpy as np
 
 from keras_insight.callbacks.base import InsightCallback, predicted_classes
+from keras_insight.callbacks.probe import probe_pass
 from keras_insight.core.engine import logits as model_logits
-from keras_insight.core.introspection import default_spatial_layer, resolve_layer
+from keras_insight.core.introspection import (
+    default_spatial_layer,
+    output_layer,
+    require_spatial,
+    resolve_layer,
+)
 from keras_insight.inspection.activations import activation_maps, dead_channel_fraction
 from keras_insight.inspection.filters import (
     conv_layers,
@@ -148,12 +154,23 @@ class ActivationMaps(InsightCallback):
             self._layers = list(dict.fromkeys(chosen))
         else:
             self._layers = [resolve_layer(self.model, lyr) for lyr in self.layers]
-        # raises a clear error naming spatial layers when one is not 4-D
-        activation_maps(self.model, self.probe_x[:1], self._layers)
+        # a clear error naming spatial layers when one is not 4-D (from shapes: no trace)
+        for lyr in self._layers:
+            require_spatial(self.model, lyr, self.probe_x[:1])
+        # maps and labels come from the suite's one forward pass (callbacks/probe.py),
+        # unless a layer is the output one (its maps keep the output activation)
+        self._shared = not any(lyr is output_layer(self.model) for lyr in self._layers)
+        if self._shared:
+            probe_pass(self.model).register(self, self.probe_x, layers=self._layers)
 
     def log(self, step: int) -> None:
-        acts = activation_maps(self.model, self.probe_x, self._layers)
-        predicted = predicted_classes(model_logits(self.model, self.probe_x))
+        if self._shared:
+            out = probe_pass(self.model).outputs(self, step)
+            acts, probe_logits = out.activations, out.logits
+        else:
+            acts = activation_maps(self.model, self.probe_x, self._layers)
+            probe_logits = model_logits(self.model, self.probe_x)
+        predicted = predicted_classes(probe_logits)
         lo, hi = self.input_range
         n_img = min(self.num_images, len(self.probe_x))
         for lyr, a in zip(self._layers, acts):
