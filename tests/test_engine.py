@@ -56,7 +56,7 @@ def test_chunked_equals_unchunked():
 
 
 def test_no_retrace_for_second_batch():
-    m = small_cnn(seed=3)
+    m = make_model("sequential_no_input", seed=3)  # no declared size: 8x8 input is valid
     gradients(m, X[:4], targets=1)
     before = dict(engine.TRACE_COUNTS)
     gradients(m, X[4:8], targets=1)

@@ -38,6 +38,7 @@ from keras_insight.core.introspection import (
     resolve_layer,
 )
 from keras_insight.core.targets import ClassTarget, check_class_range, resolve_targets
+from keras_insight.core.validation import check_images
 
 
 def _layer(model: keras.Model, layer: Any, x: np.ndarray) -> keras.layers.Layer:
@@ -81,6 +82,7 @@ class _CAMBase:
         relu=True,
         return_weights=False,
     ):
+        check_images(model, x, grayscale_2d=True)
         x = prepare_images(x)
         if x.shape[0] == 0:
             empty = np.zeros(x.shape[:3], np.float32)
@@ -357,6 +359,7 @@ def score_cam(
         >>> score_cam(small_cnn(), np.random.rand(1, 16, 16, 3)).shape
         (1, 16, 16)
     """
+    check_images(model, x, grayscale_2d=True)
     x = prepare_images(x)
     if x.shape[0] == 0:
         empty = np.zeros(x.shape[:3], np.float32)
@@ -408,6 +411,7 @@ def guided_grad_cam(
     """
     from keras_insight.attribution.saliency import saliency
 
+    check_images(model, x, grayscale_2d=True)
     x = prepare_images(x)
     if x.shape[0] == 0:
         return np.zeros(x.shape if reduce is None else x.shape[:3], np.float32)

@@ -21,6 +21,7 @@ from keras_insight.core.engine import (
     get_forward,
 )
 from keras_insight.core.targets import resolve_targets
+from keras_insight.core.validation import check_images
 
 
 def _starts(size: int, patch: int, stride: int) -> list[int]:
@@ -99,6 +100,7 @@ def occlusion(
     """
     if score not in ("logit", "probability"):
         raise ValueError(f"score must be 'logit' or 'probability', got {score!r}.")
+    check_images(model, x, grayscale_2d=True)
     x = prepare_images(x)
     if x.shape[0] == 0:
         return np.zeros(x.shape[:3], np.float32)

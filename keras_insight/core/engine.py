@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from keras_insight.core.introspection import Forward
 from keras_insight.core.targets import ClassTarget, Target, check_class_range, resolve_targets
+from keras_insight.core.validation import check_images
 
 DEFAULT_BATCH_SIZE = 128
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -234,6 +235,7 @@ def gradients(
     """
     from keras_insight.core.input_range import as_float32
 
+    check_images(model, x)
     x = as_float32(x, ndim=None)
     n = x.shape[0]
     target, class_idx = resolve_targets(targets, n)
@@ -306,6 +308,7 @@ def forward_outputs(
     """
     from keras_insight.core.input_range import as_float32
 
+    check_images(model, x)
     x = as_float32(x, ndim=None)
     if x.shape[0] == 0:
         raise ValueError("Empty batch: x has 0 samples.")

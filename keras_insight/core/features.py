@@ -10,6 +10,7 @@ import numpy as np
 from keras_insight.core.engine import forward_outputs
 from keras_insight.core.input_range import as_float32
 from keras_insight.core.introspection import default_feature_layer, resolve_layer
+from keras_insight.core.validation import check_images
 
 
 def features(
@@ -34,6 +35,7 @@ def features(
         >>> features(m, np.zeros((3, 8, 8, 1), "float32")).shape
         (3, 4)
     """
+    check_images(model, x)
     x = as_float32(x, ndim=None)
     lyr = default_feature_layer(model, output) if layer is None else resolve_layer(model, layer)
     (acts,), _ = forward_outputs(model, x, [lyr], output=output, batch_size=batch_size)

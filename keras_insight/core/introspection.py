@@ -240,26 +240,98 @@ def require_spatial(model: keras.Model, layer: keras.layers.Layer, x: Any = None
 
 
 def default_spatial_layer(model: keras.Model, x: Any = None) -> keras.layers.Layer:
-    """The last layer with a 4-D output before the first layer that removes the spatial axes.
+    """The last layer with a 4-D output before the head: the input of the first spatial
+    reducer (Flatten, global pooling, Reshape) that every path to the output goes through.
 
-    Spatial reducers are Flatten, global pooling and Reshape; nested models are searched.
+    A reducer inside a block, such as the global pooling of a squeeze-excitation block
+    (whose result re-scales the feature map it came from), is bypassed by the block's main
+    path and does not end the spatial part: on ``keras.applications.EfficientNetB0`` the
+    default is ``top_activation``, on ``MobileNetV2`` ``out_relu``. Nested models are
+    searched. Without any such reducer it is the last layer with a 4-D output.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                       keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
+        >>> default_spatial_layer(m).name
+        'c'
     """
     _require_graph(model, "Finding the default spatial layer")
     shapes = layer_output_shapes(model, x)
-    last = None
-    for _, layer in iter_layers(model):
-        if isinstance(layer, keras.Model):
-            continue
-        if isinstance(layer, _SPATIAL_REDUCERS) and last is not None:
-            return last
-        if len(shapes.get(id(layer), ())) == 4:
-            last = layer
+    last, _ = _spatial_end(model, shapes)
     if last is None:
         raise ValueError(
             f"Model {model.name!r} has no layer with a 4-D (N, H, W, C) output, so there is no "
             "feature map to explain; use input-gradient methods (saliency, occlusion) instead."
         )
     return last
+
+
+def _is_4d(layer: Any, shapes: dict[int, tuple]) -> bool:
+    return len(shapes.get(id(layer), ())) == 4
+
+
+def _spatial_end(model: keras.Model, shapes: dict[int, tuple]) -> tuple[Any, bool]:
+    """``(last 4-D layer before the first cut reducer, whether such a reducer was found)``."""
+    if is_sequential(model):
+        ops = list(model.layers)
+        cuts = None  # every layer of a Sequential is on the one path
+    else:
+        ops, cuts = _graph_cuts(model)
+    last = None
+    for op in ops:
+        if isinstance(op, keras.layers.InputLayer) or not isinstance(op, keras.layers.Layer):
+            continue
+        if isinstance(op, keras.Model):
+            if is_subclassed(op):
+                continue
+            inner, ended = _spatial_end(op, shapes)
+            last = inner if inner is not None else last
+            if ended:
+                return last, True
+            continue
+        if isinstance(op, _SPATIAL_REDUCERS) and last is not None:
+            if cuts is None or id(op) in cuts:
+                return last, True
+        if _is_4d(op, shapes):
+            last = op
+    return last, False
+
+
+def _graph_cuts(model: keras.Model) -> tuple[list[Any], set[int]]:
+    """Operations of a Functional model on a path to its outputs, in topological order, and
+    the ids of those every input-to-output path goes through (no edge jumps over them)."""
+    ops = list(getattr(model, "operations", model.layers))
+    pos = {id(op): i for i, op in enumerate(ops)}
+    edges: list[tuple[int, int]] = []
+    live: set[int] = set()
+    stack, seen = list(model.outputs), set()
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        hist = getattr(t, "_keras_history", None)
+        if hist is None:
+            continue
+        op, node_index = hist[0], hist[1]
+        live.add(id(op))
+        try:
+            node = op._inbound_nodes[node_index]
+        except (AttributeError, IndexError):
+            continue
+        for inp in node.input_tensors:
+            parent = getattr(inp, "_keras_history", None)
+            if parent is not None and id(parent[0]) in pos and id(op) in pos:
+                edges.append((pos[id(parent[0])], pos[id(op)]))
+            stack.append(inp)
+    ops = [op for op in ops if id(op) in live]
+    cuts = {
+        id(op)
+        for op in ops
+        if not any(u < pos[id(op)] < v for u, v in edges)
+    }
+    return ops, cuts
 
 
 def _unwrap_last(model: keras.Model) -> tuple[keras.Model, keras.layers.Layer]:
@@ -291,26 +363,48 @@ def output_layer(model: keras.Model, output: int | str | None = None) -> keras.l
     raise ValueError(f"Could not find the layer producing output {output!r} of {model.name!r}.")
 
 
+def _outputs(model: keras.Model) -> list[Any]:
+    try:
+        return list(model.outputs or [])
+    except (AttributeError, ValueError):
+        return []
+
+
 def _select_output(model: keras.Model, output: int | str | None) -> Any:
     outputs = list(model.outputs)
     if output is None:
         if len(outputs) > 1:
-            names = [getattr(o, "name", str(i)) for i, o in enumerate(outputs)]
+            names = output_names(model)
             raise ValueError(
                 f"Model {model.name!r} has {len(outputs)} outputs {names}; "
-                "choose one with output=<index or layer name>."
+                f"choose one with output=<index or layer name>, e.g. output={names[0]!r}."
             )
         return outputs[0]
     if isinstance(output, int):
         if not 0 <= output < len(outputs):
-            raise ValueError(f"output={output} out of range: the model has {len(outputs)}.")
+            raise ValueError(
+                f"output={output} is out of range: model {model.name!r} has {len(outputs)} "
+                f"outputs {output_names(model)} (0..{len(outputs) - 1})."
+            )
         return outputs[output]
     for i, o in enumerate(outputs):
         producer = getattr(o, "_keras_history", None)
         name = producer[0].name if producer else None
         if output in (name, getattr(o, "name", None)):
             return outputs[i]
-    raise ValueError(f"No output named {output!r} in model {model.name!r}.")
+    raise ValueError(
+        f"No output named {output!r} in model {model.name!r}; its outputs are "
+        f"{output_names(model)} (pass one of these names or an index)."
+    )
+
+
+def output_names(model: keras.Model) -> list[str]:
+    """Names of the layers producing each output (not the tensors' ``keras_tensor_N``)."""
+    names = []
+    for i, o in enumerate(model.outputs):
+        producer = getattr(o, "_keras_history", None)
+        names.append(producer[0].name if producer else str(i))
+    return names
 
 
 def default_feature_layer(model: keras.Model, output: int | str | None = None):
@@ -406,7 +500,9 @@ class Forward:
             if linear_head:
                 self._warn_subclassed()
         else:
-            self._head = output_layer(model, output)
+            if output is None and not linear_head and len(_outputs(model)) > 1:
+                self.output = 0  # activations only: no head is read, any output will do
+            self._head = output_layer(model, self.output)
         self._submodels: dict[int, keras.Model] = {}
 
     @property

@@ -11,6 +11,7 @@ import numpy as np
 from keras_insight.core.engine import forward_outputs
 from keras_insight.core.input_range import as_float32
 from keras_insight.core.introspection import require_spatial, resolve_layer
+from keras_insight.core.validation import check_images
 
 
 def activation_maps(
@@ -25,6 +26,7 @@ def activation_maps(
         >>> activation_maps(m, np.zeros((1, 8, 8, 1), "float32"), ["c"])[0].shape
         (1, 6, 6, 2)
     """
+    check_images(model, x)
     x = as_float32(x)
     resolved = [resolve_layer(model, lyr) for lyr in layers]
     for lyr in resolved:

@@ -12,6 +12,7 @@ from keras_insight.core.engine import logits as _logits
 from keras_insight.core.features import features as _features
 from keras_insight.core.input_range import as_float32
 from keras_insight.core.introspection import resolve_layer
+from keras_insight.core.validation import check_images
 
 __all__ = ["confusion_matrix", "group_accuracy", "linear_probe", "per_class_accuracy"]
 
@@ -47,11 +48,13 @@ def confusion_matrix(
     *,
     num_classes: int | None = None,
     batch_size: int = 256,
+    output: int | str | None = None,
 ) -> np.ndarray:
     """Confusion matrix of the model's arg-max predictions: rows true, columns predicted.
 
     ``C[i, j] = #{n : y_n = i, argmax_c f_c(x_n) = j}`` (int64, ``K x K`` with ``K`` the
-    number of model outputs unless ``num_classes`` is given).
+    number of model outputs unless ``num_classes`` is given). ``output`` picks the head of
+    a multi-output model (index or layer name).
 
     Example:
         >>> from keras_insight.testing import small_cnn
@@ -59,8 +62,9 @@ def confusion_matrix(
         >>> int(confusion_matrix(small_cnn(), np.zeros((3, 16, 16, 3)), [0, 1, 2]).sum())
         3
     """
+    check_images(model, x)
     x = as_float32(x, ndim=None)
-    lg = _logits(model, x, batch_size=batch_size)
+    lg = _logits(model, x, batch_size=batch_size, output=output)
     yt = _labels(y, len(x))
     k = int(num_classes or lg.shape[-1])
     return confusion_from_labels(yt, lg.argmax(-1), k)
@@ -126,6 +130,7 @@ def linear_probe(
 
     from keras_insight.core.introspection import default_feature_layer, spatial_layers
 
+    check_images(model, x)
     x = as_float32(x, ndim=None)
     yv = _labels(y, len(x))
     if x_test is None:

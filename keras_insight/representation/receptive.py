@@ -20,6 +20,7 @@ from keras_insight.core.introspection import (
     resolve_layer,
 )
 from keras_insight.core.targets import Target
+from keras_insight.core.validation import check_images
 
 __all__ = [
     "PatchResult",
@@ -201,6 +202,7 @@ def max_activating_patches(
         >>> r.patches.shape
         (2, 3, 8, 8, 3)
     """
+    check_images(model, data, name="data")
     lyr = resolve_layer(model, layer)
     require_spatial(model, lyr)
     field = receptive_field(model, lyr)

@@ -20,6 +20,7 @@ from keras_insight.core.engine import compiled, get_forward, score_and_gradients
 from keras_insight.core.input_range import as_float32, resolve_input_range
 from keras_insight.core.introspection import is_subclassed, output_layer
 from keras_insight.core.targets import Target
+from keras_insight.core.validation import check_images
 
 LOSSES = ("cross_entropy", "margin")
 NORMS = ("linf", "l2")
@@ -287,6 +288,7 @@ class AttackResult:
 
 
 def _prepare(model, x, y, input_range, output, what, clean=True):
+    check_images(model, x)
     x = as_float32(x, ndim=None)
     if x.ndim < 2 or x.shape[0] == 0:
         raise ValueError(f"x must be a non-empty batch (N, ...), got shape {x.shape}.")

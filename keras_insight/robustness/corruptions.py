@@ -12,6 +12,7 @@ from keras_insight._config import logger
 from keras_insight.core.engine import forward_outputs
 from keras_insight.core.input_range import as_float32, resolve_input_range
 from keras_insight.core.introspection import default_feature_layer, is_subclassed, resolve_layer
+from keras_insight.core.validation import check_images
 
 TRANSFORMS = ("translate", "rotate", "scale", "brightness", "contrast", "noise", "blur")
 
@@ -226,6 +227,7 @@ def invariance_report(
         >>> sorted(r.scalars())[:2]
         ['invariance/clean_accuracy', 'invariance/noise/acc_s1']
     """
+    check_images(model, x)
     x = as_float32(x, ndim=4)
     lo, hi = resolve_input_range(input_range, x, what="invariance_report")
     if isinstance(transforms, str):

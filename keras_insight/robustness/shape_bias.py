@@ -10,6 +10,7 @@ import numpy as np
 
 from keras_insight.core.engine import forward_outputs
 from keras_insight.core.input_range import as_float32
+from keras_insight.core.validation import check_images
 from keras_insight.robustness.attacks import _labels
 
 
@@ -130,6 +131,7 @@ def shape_bias(
         >>> round(r.shape_fraction + r.texture_fraction + r.other_fraction, 6)
         1.0
     """
+    check_images(model, x)
     images, ys, yt = cue_conflict(x, y, masks, num_pairs=num_pairs, seed=seed)
     _, z = forward_outputs(model, images, output=output, batch_size=batch_size)
     num_classes = 2 if z.shape[-1] == 1 else z.shape[-1]

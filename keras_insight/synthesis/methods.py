@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_insight.core.input_range import as_float32, resolve_input_range
+from keras_insight.core.validation import check_images
 from keras_insight.synthesis.objectives import (
     INPUT,
     alpha_norm,
@@ -52,6 +53,7 @@ def deep_dream(
         >>> deep_dream(small_cnn(), x, "conv2", steps=2, octaves=2, input_range=(0, 1)).shape
         (1, 16, 16, 3)
     """
+    check_images(model, image, name="image")
     x = as_float32(image, name="image")
     rng = resolve_input_range(input_range, x, what="deep_dream")
     shape = image_shape_of(model, None if x.shape[1:] == () else tuple(x.shape[1:]))
@@ -126,6 +128,7 @@ def invert(
         >>> rec.shape, sorted(err)
         ((2, 16, 16, 3), ['feature_error', 'pixel_error'])
     """
+    check_images(model, image, name="image")
     x0 = as_float32(image, name="image")
     rng = resolve_input_range(input_range, x0, what="invert")
     n = x0.shape[0]
@@ -204,6 +207,7 @@ def synthesize_texture(
         >>> synthesize_texture(small_cnn(), s, ["conv1", "conv2"], steps=2, input_range=(0, 1)).shape
         (1, 16, 16, 3)
     """
+    check_images(model, image, name="image")
     xs = as_float32(image, name="image")
     rng = resolve_input_range(input_range, xs, what="synthesize_texture")
     obj = _texture_objective(layers)
@@ -240,6 +244,8 @@ def style_transfer(
 
     x* = argmin_x a ||phi(x) - phi(x_c)||^2 / ||phi(x_c)||^2 + b * texture loss(x, x_s) + c TV(x).
     """
+    check_images(model, content, name="content")
+    check_images(model, style, name="style")
     xc = as_float32(content, name="content")
     xs = as_float32(style, name="style")
     rng = resolve_input_range(input_range, xc, what="style_transfer")

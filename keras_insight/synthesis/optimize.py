@@ -85,10 +85,13 @@ def _layers_of(objs: Sequence[Objective]) -> list:
     return out
 
 
-def _forward(model, layers):
+def _forward(model, layers, objs=(), output=None):
     if layers and is_subclassed(model):
         return Forward(model, layers)  # raises the clear subclassed error
-    return engine.get_forward(model, tuple(layers))
+    reads_logits = not layers or any("class_logit(" in o.name for o in objs)
+    if output is None and not reads_logits and len(getattr(model, "outputs", None) or []) > 1:
+        output = 0  # layer objectives on a multi-output model: no head is read
+    return engine.get_forward(model, tuple(layers), output=output)
 
 
 def _model_input_shape(transforms, shape):
@@ -199,6 +202,7 @@ def maximize(
     init: np.ndarray | None = None,
     references: dict[str, np.ndarray] | None = None,
     return_history: bool = False,
+    output: int | str | None = None,
     jit_compile: bool | str = "auto",
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Activation maximisation: x* = argmax_x sum_i h_i(x_i) - sum_r R_r(x_i) (Olah et al. 2017).
@@ -226,6 +230,8 @@ def maximize(
         references: named reference images ``{name: (N or 1, H, W, C)}`` read by
             ``feature_match`` / ``gram_match`` objectives.
         return_history: also return the per-step objective values (steps, N).
+        output: the head (index or layer name) class objectives read on a multi-output
+            model; not needed when the objectives read only layers.
 
     Returns:
         float32 images (N, H, W, C) inside ``input_range`` [, history].
@@ -279,7 +285,7 @@ def maximize(
         )
 
     layers = _layers_of(objs + regs)
-    fwd = _forward(model, layers)
+    fwd = _forward(model, layers, objs + regs, output)
     _run_checks(model, fwd, layers, objs + regs, _model_input_shape(tfs, shape))
 
     if init is None:
@@ -363,7 +369,7 @@ def objective_values(
     if len(objs) not in (1, n):
         raise ValueError(f"{len(objs)} objectives for {n} images: pass one or one per image.")
     layers = _layers_of(objs)
-    fwd = _forward(model, layers)
+    fwd = _forward(model, layers, objs)
     shape = tuple(x.shape[1:])
     _run_checks(model, fwd, layers, objs, shape)
     ref_tables = {}

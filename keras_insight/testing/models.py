@@ -142,3 +142,71 @@ def make_model(
         m(np.zeros((1, *input_shape), "float32"))
         return m
     raise ValueError(f"Unknown model kind {kind!r}; choose one of {MODEL_KINDS}.")
+
+
+def multi_input_cnn(input_shape=(16, 16, 3), num_classes: int = 4, *, seed: int = 0):
+    """Functional model with two inputs: an image ("image") and a 4-vector ("meta")."""
+    keras.utils.set_random_seed(seed)
+    L = keras.layers
+    img = keras.Input(input_shape, name="image")
+    meta = keras.Input((4,), name="meta")
+    h = L.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(img)
+    h = L.GlobalAveragePooling2D(name="gap")(h)
+    h = L.Concatenate(name="concat")([h, L.Dense(4, name="meta_dense")(meta)])
+    out = L.Dense(num_classes, activation="softmax", name="logits")(h)
+    return keras.Model([img, meta], out, name="multi_input")
+
+
+def multi_output_cnn(input_shape=(16, 16, 3), num_classes: int = 4, *, seed: int = 0):
+    """Functional model with two heads: "class_head" (softmax) and "box_head" (4 linear)."""
+    keras.utils.set_random_seed(seed)
+    L = keras.layers
+    inp = keras.Input(input_shape)
+    h = L.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(inp)
+    h = L.GlobalAveragePooling2D(name="gap")(h)
+    cls = L.Dense(num_classes, activation="softmax", name="class_head")(h)
+    box = L.Dense(4, name="box_head")(h)
+    return keras.Model(inp, [cls, box], name="multi_output")
+
+
+def mlp(input_shape=(16, 16, 3), num_classes: int = 4, *, seed: int = 0) -> keras.Model:
+    """An image MLP without convolutions: Flatten -> Dense(32, relu) -> Dense(softmax)."""
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential(
+        [
+            keras.Input(input_shape),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(32, activation="relu", name="hidden"),
+            keras.layers.Dense(num_classes, activation="softmax", name="logits"),
+        ],
+        name="mlp",
+    )
+
+
+APPLICATIONS = ("MobileNetV2", "ResNet50", "EfficientNetB0", "frozen_MobileNetV2")
+
+
+def application(name: str, input_shape=(64, 64, 3), num_classes: int = 4, *, seed: int = 0):
+    """A ``keras.applications`` model with random weights (``weights=None``; nothing is
+    downloaded), or ``"frozen_MobileNetV2"``: a frozen MobileNetV2 base inside a Sequential
+    (the transfer-learning shape)."""
+    keras.utils.set_random_seed(seed)
+    if name == "frozen_MobileNetV2":
+        base = keras.applications.MobileNetV2(
+            weights=None, include_top=False, input_shape=input_shape
+        )
+        base.trainable = False
+        return keras.Sequential(
+            [
+                keras.Input(input_shape),
+                base,
+                keras.layers.GlobalAveragePooling2D(name="gap"),
+                keras.layers.Dense(num_classes, activation="softmax", name="logits"),
+            ],
+            name="frozen_mobilenetv2",
+        )
+    if name not in APPLICATIONS:
+        raise ValueError(f"Unknown application {name!r}; choose one of {APPLICATIONS}.")
+    return getattr(keras.applications, name)(
+        weights=None, input_shape=input_shape, classes=num_classes
+    )
