@@ -14,6 +14,7 @@ model's curve stays flat where the plain one falls. A few minutes on 2 CPU cores
 
 from __future__ import annotations
 
+import os
 import sys
 
 import keras
@@ -22,8 +23,9 @@ from keras_insight import datasets
 from keras_insight.callbacks.robustness import AdversarialRobustness, Invariance
 from keras_insight.robustness import invariance_report
 
-EPOCHS = 4
-N_TRAIN = 12000
+FAST = os.environ.get("KERAS_INSIGHT_FAST") == "1"  # the test suite's speed knob
+EPOCHS = 1 if FAST else 4
+N_TRAIN = 2000 if FAST else 12000
 
 
 def load():
@@ -62,7 +64,9 @@ def main() -> None:
     for run, augment in (("plain", False), ("rotation_aug", True)):
         model = make_model(x.shape[1:], num_classes, augment)
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-        log_dir = f"logs/invariance_augmentation/{run}"
+        log_dir = os.path.join(
+            os.environ.get("EXAMPLES_LOG_DIR", "logs"), "invariance_augmentation", run
+        )
         callbacks = [
             Invariance((xt, yt), log_dir, num_samples=256, input_range=(0, 1)),
             AdversarialRobustness((xt, yt), log_dir, freq=2, num_samples=64, input_range=(0, 1)),
