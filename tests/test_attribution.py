@@ -107,7 +107,8 @@ def test_ig_exact_on_sum_of_squares():
     )
     x = _x(2, (4, 5, 2))
     base = np.full_like(x, 0.25)
-    ig, delta = A.integrated_gradients(m, x, 0, baseline=base, steps=2, return_delta=True)
+    # one output unit: targets=None explains the output itself (class 0 would be its negation)
+    ig, delta = A.integrated_gradients(m, x, None, baseline=base, steps=2, return_delta=True)
     np.testing.assert_allclose(ig, x**2 - base**2, atol=1e-6)
     assert np.abs(delta).max() < 1e-5
 

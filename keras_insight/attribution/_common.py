@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_insight._config import logger
-from keras_insight.core.engine import DEFAULT_BATCH_SIZE, cached, compiled, get_forward
+from keras_insight.core.engine import cached, compiled, get_forward, run_batched
 from keras_insight.core.engine import logits as model_logits
 from keras_insight.core.input_range import as_float32
 from keras_insight.core.targets import ClassTarget, Target, check_class_range, resolve_targets
@@ -48,6 +48,8 @@ def resolved_targets(
             return target, idx.astype(np.int32)
         logits = model_logits(model, x, output=output, batch_size=batch_size)
         check_class_range(idx, logits.shape[-1])
+        if logits.shape[-1] == 1:  # one unit: "predicted" (-1) scores the output itself
+            return target, idx
         idx = np.where(idx < 0, logits.argmax(-1), idx).astype(np.int32)
     return target, idx
 
@@ -90,13 +92,10 @@ def batched_scores(
     batch_size: int | None = None,
 ) -> np.ndarray:
     """Scores of ``x`` (any N) for the target, compiled, in chunks of ``batch_size``."""
+    if len(x) == 0:
+        return np.zeros((0,), np.float32)
     f = score_fn(model, target, x.shape[1:], output=output, probability=probability)
-    bs = batch_size or DEFAULT_BATCH_SIZE
-    out = [
-        f(tf.constant(x[s : s + bs]), tf.constant(class_idx[s : s + bs]))[0].numpy()
-        for s in range(0, len(x), bs)
-    ]
-    return np.concatenate(out).astype(np.float32) if out else np.zeros((0,), np.float32)
+    return run_batched(f, x, class_idx, batch_size=batch_size)[0].astype(np.float32)
 
 
 def reduce_channels(g: np.ndarray, reduce: str | None) -> np.ndarray:

@@ -22,10 +22,11 @@ from keras_insight.attribution._common import (
     warn_degenerate,
 )
 from keras_insight.core.engine import (
-    DEFAULT_BATCH_SIZE,
+    check_targets_in_range,
     compiled,
     forward_outputs,
     get_forward,
+    run_batched,
     score_and_gradients,
 )
 from keras_insight.core.introspection import (
@@ -37,7 +38,7 @@ from keras_insight.core.introspection import (
     require_spatial,
     resolve_layer,
 )
-from keras_insight.core.targets import ClassTarget, check_class_range, resolve_targets
+from keras_insight.core.targets import ClassTarget, resolve_targets
 from keras_insight.core.validation import check_images
 
 
@@ -110,25 +111,11 @@ class _CAMBase:
         sig = [tf.TensorSpec((None,) + x.shape[1:], tf.float32), tf.TensorSpec((None,), tf.int32)]
         key = ("cam", self.name, fwd.key, target.key, bool(relu), x.shape[1:])
         f = compiled(model, key, fn, sig)
-        bs = batch_size or DEFAULT_BATCH_SIZE
-        maps, ws, logits = [], [], []
-        for s in range(0, len(x), bs):
-            try:
-                m, w, lg = f(tf.constant(x[s : s + bs]), tf.constant(idx[s : s + bs]))
-            except tf.errors.InvalidArgumentError:
-                if isinstance(target, ClassTarget):  # name the real problem: the class index
-                    check_class_range(
-                        idx, forward_outputs(model, x[:1], output=output)[1].shape[-1]
-                    )
-                raise
-            maps.append(m.numpy())
-            ws.append(w.numpy())
-            logits.append(lg.numpy())
-        if isinstance(target, ClassTarget):
-            check_class_range(idx, logits[0].shape[-1])
-        maps = np.concatenate(maps).astype(np.float32)
+        check_targets_in_range(model, key, f, target, idx, logits_at=2)
+        maps, ws, _ = run_batched(f, x, idx, batch_size=batch_size)
+        maps = maps.astype(np.float32)
         warn_degenerate(maps, self.name)
-        return (maps, np.concatenate(ws)) if return_weights else maps
+        return (maps, ws) if return_weights else maps
 
 
 class _GradCAM(_CAMBase):
@@ -372,12 +359,12 @@ def score_cam(
     span = up.max(axis=(1, 2), keepdims=True) - lo
     masks = np.where(span > 0, (up - lo) / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
     n, k = masks.shape[0], masks.shape[-1]
-    bs = batch_size or DEFAULT_BATCH_SIZE
-    scores = np.empty(n * k, np.float32)
-    for s in range(0, n * k, bs):
-        p = np.arange(s, min(s + bs, n * k))
+
+    def chunk(p):  # masked copies (image p // k, channel p % k), built one chunk at a time
         masked = x[p // k] * masks[p // k, :, :, p % k][..., None]
-        scores[p] = batched_scores(model, masked, target, idx[p // k], output=output, batch_size=bs)
+        return batched_scores(model, masked, target, idx[p // k], output=output, batch_size=len(p))
+
+    scores = run_batched(chunk, np.arange(n * k), batch_size=batch_size, tensors=False)
     scores = scores.reshape(n, k)
     w = np.exp(scores - scores.max(axis=1, keepdims=True))
     w = (w / w.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -19,6 +19,7 @@ from keras_insight.core.engine import (
     check_targets_in_range,
     compiled,
     get_forward,
+    run_batched,
 )
 from keras_insight.core.targets import resolve_targets
 from keras_insight.core.validation import check_images
@@ -110,7 +111,6 @@ def occlusion(
     sh, sw = (stride, stride) if np.isscalar(stride) else stride
     dims = (x.shape[1], x.shape[2], int(ph), int(pw), int(sh), int(sw))
     p = _patch_masks(*dims).shape[0]
-    n = x.shape[0]
     fwd = get_forward(model, tuple(target.layers), output=output)
     probability = score == "probability"
 
@@ -148,12 +148,13 @@ def occlusion(
     q = min(p, bs)  # patches per call
     b = max(1, bs // (q + 1))  # images per call
     chunks, inv_cov = _mask_tensors(*dims, q)
-    maps = np.empty(x.shape[:3], np.float32)
-    for s in range(0, n, b):
-        xb, bb, ib = (tf.constant(a[s : s + b]) for a in (x, base, idx))
+
+    def images(xb, bb, ib):  # b images x all patches, q patches per compiled call
         total = f(xb, bb, chunks[0], ib)[0]
         for mb in chunks[1:]:
             total = total + f(xb, bb, mb, ib)[0]
-        maps[s : s + b] = total.numpy() * inv_cov
+        return total
+
+    maps = run_batched(images, x, base, idx, batch_size=b) * inv_cov
     warn_degenerate(maps, "occlusion")
     return maps

@@ -23,10 +23,12 @@ from keras_insight.core.engine import (
     compiled,
     get_forward,
     gradients,
+    loss_scale,
+    run_batched,
     score_and_gradients,
 )
 from keras_insight.core.targets import ClassTarget, Target, resolve_targets
-from keras_insight.core.validation import check_images
+from keras_insight.core.validation import check_images, guard_nonfinite
 
 METHODS = (
     "vanilla",
@@ -67,7 +69,9 @@ _RELU_OF = {"guided_backprop": guided_relu, "deconvnet": deconvnet_relu}
 
 
 def _engine_targets(target: Target, idx: np.ndarray) -> Any:
-    return idx if isinstance(target, ClassTarget) else target
+    if not isinstance(target, ClassTarget):
+        return target
+    return None if idx.size and (idx < 0).all() else idx  # -1 stays only on one-unit heads
 
 
 def _reduce_tf(g: tf.Tensor, reduce: str | None) -> tf.Tensor:
@@ -87,9 +91,7 @@ def _direct(model, x, targets, *, method, reduce, output, batch_size) -> np.ndar
     target, idx = resolve_targets(targets, x.shape[0])
     relu = _RELU_OF.get(method)
     fwd = get_forward(model, tuple(target.layers), output=output, relu=relu)
-    policy = getattr(model, "dtype_policy", None)
-    # float16 gradients of a logit underflow below ~6e-8: scale the score, divide after
-    scale = 1024.0 if getattr(policy, "compute_dtype", "float32") == "float16" else 1.0
+    scale = loss_scale(model)
     times_input = method == "gradient_x_input"
 
     def fn(xb, ib):
@@ -106,17 +108,7 @@ def _direct(model, x, targets, *, method, reduce, output, batch_size) -> np.ndar
     sig = [tf.TensorSpec((None,) + x.shape[1:], tf.float32), tf.TensorSpec((None,), tf.int32)]
     f = compiled(model, key, fn, sig)
     check_targets_in_range(model, key, f, target, idx, logits_at=2)
-    bs = batch_size or DEFAULT_BATCH_SIZE
-    if len(x) <= bs:  # the common case: no host-side concatenation
-        maps, constant, _ = f(tf.constant(x), tf.constant(idx))
-        maps, constant = maps.numpy(), constant.numpy()
-    else:
-        parts = [
-            f(tf.constant(x[s : s + bs]), tf.constant(idx[s : s + bs]))
-            for s in range(0, len(x), bs)
-        ]
-        maps = np.concatenate([p[0].numpy() for p in parts])
-        constant = np.concatenate([p[1].numpy() for p in parts])
+    maps, constant, _ = run_batched(f, x, idx, batch_size=batch_size)
     if constant.any():
         logger.warning(
             "saliency(%s): %d of %d maps are constant (all zeros); returned as zeros. Check "
@@ -276,8 +268,7 @@ def _smooth_fn(model, target, shape, *, method, base, output, final, reduce, blo
     ``final=False`` returns (mean, sum of squared deviations) for the host to combine."""
     relu = _RELU_OF.get(base)
     fwd = get_forward(model, tuple(target.layers), output=output, relu=relu)
-    policy = getattr(model, "dtype_policy", None)
-    scale = 1024.0 if getattr(policy, "compute_dtype", "float32") == "float16" else 1.0
+    scale = loss_scale(model)
 
     def fn(xb, ib, keys, level, j0, m):
         b = tf.shape(xb)[0]
@@ -339,19 +330,10 @@ def _smooth(
     opts = dict(method=method, base=base, output=output, reduce=reduce, block=min(n, _BLOCK))
     if n <= bs:
         f = _smooth_fn(model, target, shape, final=True, **opts)
-        per_chunk = max(1, bs // n)
-        parts = [
-            f(
-                tf.constant(x[s : s + per_chunk]),
-                tf.constant(idx[s : s + per_chunk]),
-                tf.constant(keys[s : s + per_chunk]),
-                lvl,
-                tf.constant(0),
-                tf.constant(n),
-            ).numpy()
-            for s in range(0, len(x), per_chunk)
-        ]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        j0, m = tf.constant(0), tf.constant(n)
+        return run_batched(
+            lambda xb, ib, kb: f(xb, ib, kb, lvl, j0, m), x, idx, keys, batch_size=bs, per_row=n
+        )
     f = _smooth_fn(model, target, shape, final=False, **opts)
     out = []
     for i in range(len(x)):
@@ -378,6 +360,7 @@ def _smooth(
     return reduce_channels(np.stack(out), reduce)
 
 
+@guard_nonfinite("saliency")
 def saliency(
     model: keras.Model,
     x: Any,
@@ -484,6 +467,7 @@ def _quadrature(steps: int, quadrature: str) -> tuple[np.ndarray, np.ndarray]:
     raise ValueError(f"quadrature must be 'gauss_legendre' or 'midpoint', got {quadrature!r}.")
 
 
+@guard_nonfinite("integrated_gradients")
 def integrated_gradients(
     model: keras.Model,
     x: Any,
@@ -522,24 +506,16 @@ def integrated_gradients(
     base = baseline_array(baseline, x, allow_mean=False)
     target, idx = resolved_targets(model, x, targets, output=output, batch_size=batch_size)
     bs = batch_size or DEFAULT_BATCH_SIZE
-    per_chunk = max(1, bs // len(alphas))
     a = alphas.astype(np.float32)[None, :, None, None, None]
-    total = np.empty(x.shape, np.float32)
-    for s in range(0, len(x), per_chunk):
-        xc, bc = x[s : s + per_chunk], base[s : s + per_chunk]
+
+    def chunk(xc, bc, ic):  # all path points of a few images through one gradient call
         path = (bc[:, None] + a * (xc - bc)[:, None]).reshape((-1,) + x.shape[1:])
-        g = _grads(
-            model,
-            path,
-            target,
-            np.repeat(idx[s : s + per_chunk], len(alphas)),
-            output=output,
-            batch_size=bs,
-        )
+        ic = np.repeat(ic, len(alphas))
+        g = _grads(model, path, target, ic, output=output, batch_size=bs)
         g = g.reshape((len(xc), len(alphas)) + x.shape[1:]).astype(np.float64)
-        total[s : s + per_chunk] = (np.tensordot(weights, g, axes=([0], [1])) * (xc - bc)).astype(
-            np.float32
-        )
+        return (np.tensordot(weights, g, axes=([0], [1])) * (xc - bc)).astype(np.float32)
+
+    total = run_batched(chunk, x, base, idx, batch_size=bs, per_row=len(alphas), tensors=False)
     maps = reduce_channels(total, reduce)
     if not return_delta:
         return maps

@@ -9,8 +9,13 @@ import numpy as np
 
 from keras_insight.callbacks.base import InsightCallback, predicted_classes
 from keras_insight.render import grid, to_uint8
-from keras_insight.robustness.attacks import _check_norm, _head_kind, _losses
-from keras_insight.robustness.corruptions import TRANSFORMS, _check_kind, corrupt, invariance_report
+from keras_insight.robustness.attacks import attack_losses, binary_head, check_norm
+from keras_insight.robustness.corruptions import (
+    TRANSFORMS,
+    check_transform,
+    corrupt,
+    invariance_report,
+)
 from keras_insight.robustness.curve import ATTACKS as ATTACK_NAMES
 from keras_insight.robustness.curve import robustness_curve
 from keras_insight.robustness.shape_bias import shape_bias
@@ -102,12 +107,12 @@ class AdversarialRobustness(InsightCallback):
         **kwargs: Any,
     ) -> None:
         super().__init__(validation_data, log_dir, num_samples=num_samples, **kwargs)
-        self.norm = _check_norm(norm)
+        self.norm = check_norm(norm)
         self.attacks = (attacks,) if isinstance(attacks, str) else tuple(attacks)
         for a in self.attacks:
             if a not in ATTACK_NAMES:
                 raise ValueError(f"Unknown attack {a!r}; choose from {ATTACK_NAMES}.")
-        _losses(loss)
+        attack_losses(loss)
         if int(steps) < 1 or int(restarts) < 1:
             raise ValueError("steps and restarts must be >= 1.")
         self.epsilons = None if epsilons is None else [float(e) for e in epsilons]
@@ -121,7 +126,7 @@ class AdversarialRobustness(InsightCallback):
                 "AdversarialRobustness needs true labels: pass validation_data=(x, y) (robust "
                 "accuracy is measured against the labels, not the model's own predictions)."
             )
-        _head_kind(self.model, None)
+        binary_head(self.model, None)
 
     def log(self, step: int) -> None:
         r = robustness_curve(
@@ -214,7 +219,7 @@ class Invariance(InsightCallback):
         super().__init__(validation_data, log_dir, num_samples=num_samples, **kwargs)
         self.transforms = (transforms,) if isinstance(transforms, str) else tuple(transforms)
         for t in self.transforms:
-            _check_kind(t)
+            check_transform(t)
         self.severities = tuple(int(s) for s in severities)
         for s in self.severities:
             if not 1 <= s <= 5:

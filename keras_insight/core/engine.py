@@ -199,10 +199,56 @@ def _spec(x: np.ndarray) -> tf.TensorSpec:
     return tf.TensorSpec((None,) + tuple(x.shape[1:]), tf.float32)
 
 
-def _mp_scale(model: keras.Model) -> float:
-    # float16 gradients of a logit underflow below ~6e-8: scale the score up, divide after
+def loss_scale(model: keras.Model) -> float:
+    """Factor to scale a score by before the backward pass (divide the gradients after).
+
+    Under ``mixed_float16`` float16 gradients of a logit underflow below ~6e-8: 1024 then,
+    else 1. :func:`score_and_gradients` takes it as ``scale``.
+    """
     policy = getattr(model, "dtype_policy", None)
     return 1024.0 if getattr(policy, "compute_dtype", "float32") == "float16" else 1.0
+
+
+def _to_numpy(t: Any) -> np.ndarray:
+    return t.numpy() if hasattr(t, "numpy") else np.asarray(t)  # .numpy(): writable
+
+
+def run_batched(
+    f: Callable,
+    *arrays: Any,
+    batch_size: int | None = None,
+    per_row: int = 1,
+    tensors: bool = True,
+) -> Any:
+    """The one batching runner: ``f`` on consecutive row blocks, outputs concatenated.
+
+    Each call gets ``arrays[i][s:e]`` (as tensors when ``tensors``, else numpy slices) for
+    blocks of ``max(1, batch_size // per_row)`` rows, so that a call that expands each row
+    into ``per_row`` model inputs (integrated-gradient steps, SmoothGrad samples) still
+    holds at most ``batch_size`` of them. Outputs (any nest of tensors or arrays) come back
+    as numpy, concatenated along axis 0; a single block is returned without copying.
+
+    Example:
+        >>> import numpy as np
+        >>> run_batched(lambda a: a * 2, np.arange(5.0), batch_size=2).tolist()
+        [0.0, 2.0, 4.0, 6.0, 8.0]
+    """
+    bs = int(batch_size or DEFAULT_BATCH_SIZE)
+    if bs < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    rows = max(1, bs // max(1, int(per_row)))
+    n = len(arrays[0])
+    if n == 0:
+        raise ValueError("Empty batch: x has 0 samples.")
+    parts = []
+    for s in range(0, n, rows):
+        block = [a[s : s + rows] for a in arrays]
+        if tensors:
+            block = [tf.constant(b) for b in block]
+        parts.append(tf.nest.map_structure(_to_numpy, f(*block)))
+    if len(parts) == 1:
+        return parts[0]
+    return tf.nest.map_structure(lambda *p: np.concatenate(p), *parts)
 
 
 def gradients(
@@ -240,7 +286,7 @@ def gradients(
     n = x.shape[0]
     target, class_idx = resolve_targets(targets, n)
     fwd = get_forward(model, tuple(target.layers) + tuple(layers), output=output, relu=relu)
-    scale = _mp_scale(model)
+    scale = loss_scale(model)
     key = ("gradients", fwd.key, target.key, input_grads, layer_grads, scale)
 
     def fn(xb, ib):
@@ -259,30 +305,18 @@ def gradients(
         model, key + (x.shape[1:],), fn, [_spec(x), tf.TensorSpec((None,), tf.int32)], jit_compile
     )
     check_targets_in_range(model, key + (x.shape[1:],), f, target, class_idx, logits_at=1)
-    chunks = []
-    bs = batch_size or DEFAULT_BATCH_SIZE
-    for start in range(0, n, bs):
-        res = f(tf.constant(x[start : start + bs]), tf.constant(class_idx[start : start + bs]))
-        chunks.append(tf.nest.map_structure(lambda t: t.numpy(), res))
-    if not chunks:
+    if n == 0:
         raise ValueError("Empty batch: x has 0 samples.")
-
-    def cat(parts):
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-    scores = cat([c[0] for c in chunks])
-    logits = cat([c[1] for c in chunks])
+    scores, logits, grads, acts, lgrads = run_batched(f, x, class_idx, batch_size=batch_size)
     n_t = len(target.layers)
-    acts = [cat([c[3][i] for c in chunks]) for i in range(len(chunks[0][3]))]
-    lgrads = [cat([c[4][i] for c in chunks]) for i in range(len(chunks[0][4]))]
     predicted = logits.argmax(-1).astype(np.int32)
     resolved_idx = np.where(class_idx < 0, predicted, class_idx)
     return GradientResult(
         scores=scores.astype(np.float32),
         logits=logits,
-        input_grads=cat([c[2] for c in chunks]) if input_grads else None,
-        activations=acts[n_t:],
-        layer_grads=lgrads[n_t:],
+        input_grads=grads if input_grads else None,
+        activations=list(acts[n_t:]),
+        layer_grads=list(lgrads[n_t:]),
         class_idx=resolved_idx,
     )
 
@@ -319,14 +353,8 @@ def forward_outputs(
         return [tf.cast(a, tf.float32) for a in acts], tf.cast(logits, tf.float32)
 
     f = compiled(model, ("forward", fwd.key, x.shape[1:]), fn, [_spec(x)], jit_compile)
-    bs = batch_size or 256
-    acts_chunks, logit_chunks = [], []
-    for start in range(0, x.shape[0], bs):
-        a, lg = f(tf.constant(x[start : start + bs]))
-        acts_chunks.append([t.numpy() for t in a])
-        logit_chunks.append(lg.numpy())
-    acts = [np.concatenate([c[i] for c in acts_chunks]) for i in range(len(layers))]
-    return acts, np.concatenate(logit_chunks)
+    acts, lg = run_batched(f, x, batch_size=batch_size)
+    return list(acts), lg
 
 
 def logits(

@@ -216,24 +216,51 @@ def resolve_targets(targets: Any, n: int) -> tuple[Target, np.ndarray]:
             raise ValueError(f"Target class {targets} is negative; use 0..num_classes-1.")
         return ClassTarget(), np.full((n,), int(targets), np.int32)
     if isinstance(targets, (Sequence, np.ndarray, tf.Tensor)):
-        idx = np.asarray(targets)
-        if idx.ndim == 2:  # one-hot
-            idx = idx.argmax(axis=-1)
-        if idx.shape != (n,):
-            raise ValueError(
-                f"Got {idx.shape[0] if idx.ndim else 1} targets for {n} samples; give one per sample."
-            )
-        if not np.issubdtype(idx.dtype, np.integer):
-            if not np.all(np.equal(np.mod(idx, 1), 0)):
-                raise ValueError("Per-sample targets must be integer class indices.")
-        idx = idx.astype(np.int32)
-        if (idx < 0).any():
-            raise ValueError(f"Target classes must be >= 0, got {idx.min()}.")
-        return ClassTarget(), idx
+        return ClassTarget(), class_indices(targets, n, what="Per-sample targets")
     raise TypeError(
         "targets must be an int, a sequence of ints (one per sample), None (the predicted "
         f"class), a callable on logits, or neuron(...)/channel(...); got {type(targets).__name__}."
     )
+
+
+def class_indices(
+    y: Any,
+    n: int,
+    num_classes: int | None = None,
+    *,
+    what: str = "labels",
+    integral: bool = True,
+) -> np.ndarray:
+    """The one label normaliser: ints, one-hot rows or (N, 1) columns -> (n,) int32 classes.
+
+    One-hot (or probability) rows become their argmax. Raises a one-line ValueError for a
+    count that is not one per sample, non-integer values (unless ``integral=False``, which
+    truncates), negative classes, and, given ``num_classes``, classes out of range.
+
+    Example:
+        >>> class_indices([[0, 1], [1, 0]], 2).tolist()
+        [1, 0]
+    """
+    if y is None:
+        raise ValueError(f"{what}: got None; give one class index per sample.")
+    arr = np.asarray(y.numpy() if hasattr(y, "numpy") else y)
+    if arr.ndim == 2 and arr.shape[1] > 1:  # one-hot or probabilities
+        arr = arr.argmax(axis=-1)
+    arr = arr.reshape(-1) if arr.ndim == 2 else arr
+    if arr.shape != (n,):
+        raise ValueError(
+            f"{what}: got shape {np.shape(y)} for {n} samples; give one per sample (one label "
+            "per sample: a class index or a one-hot row)."
+        )
+    if integral and not np.issubdtype(arr.dtype, np.integer):
+        if not np.all(np.mod(arr, 1) == 0):
+            raise ValueError(f"{what} must be integer class indices (or one-hot rows).")
+    arr = arr.astype(np.int32)
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{what} must be >= 0, got {int(arr.min())}.")
+    if num_classes is not None:
+        check_class_range(arr, num_classes)
+    return arr
 
 
 def check_class_range(class_idx: np.ndarray, num_classes: int) -> None:

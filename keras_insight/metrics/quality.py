@@ -16,7 +16,7 @@ from keras_insight.attribution._common import (
     prepare_images,
     resolved_targets,
 )
-from keras_insight.core.engine import DEFAULT_BATCH_SIZE, compiled, get_forward
+from keras_insight.core.engine import compiled, get_forward, run_batched
 
 
 def _maps_for(x: np.ndarray, maps: Any) -> np.ndarray:
@@ -67,19 +67,18 @@ def _curve(
         tf.TensorSpec((None,), tf.int32),
     ]
     f = compiled(model, ("metrics.curve", fwd.key, insertion, x.shape[1:]), fn, sig)
-    bs = batch_size or DEFAULT_BATCH_SIZE
-    per = max(1, bs // (steps + 1))
     rank = rank.reshape(n, h, w).astype(np.int32)
     cts = tf.constant(counts.astype(np.int32))
-    curves = [
-        f(
-            *(tf.constant(a[s : s + per]) for a in (x, base, rank)),
-            cts,
-            tf.constant(idx[s : s + per]),
-        ).numpy()
-        for s in range(0, n, per)
-    ]
-    return np.concatenate(curves).astype(np.float32)
+    curves = run_batched(
+        lambda xb, bb, rb, ib: f(xb, bb, rb, cts, ib),
+        x,
+        base,
+        rank,
+        idx,
+        batch_size=batch_size,
+        per_row=steps + 1,
+    )
+    return curves.astype(np.float32)
 
 
 def _auc(curves: np.ndarray) -> np.ndarray:

@@ -12,23 +12,14 @@ from keras_insight.core.engine import logits as _logits
 from keras_insight.core.features import features as _features
 from keras_insight.core.input_range import as_float32
 from keras_insight.core.introspection import resolve_layer
+from keras_insight.core.targets import class_indices
 from keras_insight.core.validation import check_images
 
 __all__ = ["confusion_matrix", "group_accuracy", "linear_probe", "per_class_accuracy"]
 
 
 def _labels(y: Any, n: int, name: str = "y") -> np.ndarray:
-    arr = np.asarray(y)
-    if arr.ndim == 2 and arr.shape[1] > 1:  # one-hot
-        arr = arr.argmax(1)
-    arr = arr.reshape(-1)
-    if len(arr) != n:
-        raise ValueError(f"{name} has {len(arr)} labels for {n} samples.")
-    if not np.issubdtype(arr.dtype, np.integer):
-        if not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise ValueError(f"{name} must hold integer class labels (or one-hot rows).")
-        arr = arr.astype(np.int64)
-    return arr.astype(np.int64)
+    return class_indices(y, n, what=name).astype(np.int64)
 
 
 def confusion_from_labels(y_true: Any, y_pred: Any, num_classes: int | None = None) -> np.ndarray:

@@ -9,6 +9,7 @@ results stay float32 under ``mixed_float16``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -16,15 +17,21 @@ import numpy as np
 import tensorflow as tf
 
 from keras_insight._config import logger
-from keras_insight.core.engine import compiled, get_forward, score_and_gradients
+from keras_insight.core.engine import (
+    compiled,
+    forward_outputs,
+    get_forward,
+    loss_scale,
+    run_batched,
+    score_and_gradients,
+)
 from keras_insight.core.input_range import as_float32, resolve_input_range
 from keras_insight.core.introspection import is_subclassed, output_layer
-from keras_insight.core.targets import Target
-from keras_insight.core.validation import check_images
+from keras_insight.core.targets import Target, class_indices
+from keras_insight.core.validation import check_images, guard_nonfinite
 
 LOSSES = ("cross_entropy", "margin")
 NORMS = ("linf", "l2")
-DEFAULT_BATCH_SIZE = 256
 
 
 class AttackLoss(Target):
@@ -70,32 +77,8 @@ def _margin(z: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
 # ------------------------------------------------------------------- validation
 
 
-def _labels(y: Any, n: int, num_classes: int | None = None) -> np.ndarray:
-    if y is None:
-        raise ValueError("Attacks need the true labels y (one per sample); got None.")
-    arr = np.asarray(y.numpy() if hasattr(y, "numpy") else y)
-    if arr.ndim == 2 and arr.shape[1] > 1:  # one-hot or probabilities
-        arr = arr.argmax(axis=-1)
-    arr = arr.reshape(-1) if arr.ndim == 2 else arr
-    if arr.shape != (n,):
-        raise ValueError(
-            f"Got labels of shape {np.shape(y)} for {n} samples; give one label per sample."
-        )
-    if not np.issubdtype(arr.dtype, np.integer):
-        if not np.all(np.mod(arr, 1) == 0):
-            raise ValueError("Labels must be integer class indices (or one-hot rows).")
-    arr = arr.astype(np.int32)
-    if arr.size and arr.min() < 0:
-        raise ValueError(f"Labels must be >= 0, got {int(arr.min())}.")
-    if num_classes is not None and arr.size and arr.max() >= num_classes:
-        raise ValueError(
-            f"Label {int(arr.max())} is out of range: the model has {num_classes} classes "
-            f"(0..{num_classes - 1})."
-        )
-    return arr
-
-
-def _check_eps(eps: Any, norm: str, lo: float, hi: float, shape: tuple) -> float:
+def check_eps(eps: Any, norm: str, lo: float, hi: float, shape: tuple) -> float:
+    """eps as a float, checked against the input range (eps is in input units)."""
     eps = float(eps)
     if not np.isfinite(eps) or eps < 0:
         raise ValueError(f"eps must be >= 0, got {eps}.")
@@ -109,7 +92,8 @@ def _check_eps(eps: Any, norm: str, lo: float, hi: float, shape: tuple) -> float
     return eps
 
 
-def _check_norm(norm: str) -> str:
+def check_norm(norm: str) -> str:
+    """The canonical norm name, "linf" or "l2" (aliases: "inf", "l_inf", "2")."""
     norm = str(norm).lower().replace("inf", "inf")
     aliases = {"linf": "linf", "inf": "linf", "l_inf": "linf", "l2": "l2", "2": "l2"}
     if norm not in aliases:
@@ -117,7 +101,8 @@ def _check_norm(norm: str) -> str:
     return aliases[norm]
 
 
-def _losses(loss: str) -> tuple[str, ...]:
+def attack_losses(loss: str) -> tuple[str, ...]:
+    """The attack losses a ``loss`` argument names ("both" = cross-entropy and margin)."""
     if loss == "both":
         return LOSSES
     if loss not in LOSSES:
@@ -125,7 +110,7 @@ def _losses(loss: str) -> tuple[str, ...]:
     return (loss,)
 
 
-def _head_kind(model: keras.Model, output: Any) -> bool:
+def binary_head(model: keras.Model, output: Any) -> bool:
     """Return True for a 1-unit sigmoid head (binary); raise for other 1-unit heads."""
     if is_subclassed(model):
         return False
@@ -167,11 +152,6 @@ def _check_logits(model: keras.Model, logits: np.ndarray) -> None:
 # ------------------------------------------------------------------- compiled loops
 
 
-def _scale(model: keras.Model) -> float:
-    policy = getattr(model, "dtype_policy", None)
-    return 1024.0 if getattr(policy, "compute_dtype", "float32") == "float16" else 1.0
-
-
 def _bcast(v: tf.Tensor, rank: int) -> tf.Tensor:
     return tf.reshape(v, [-1] + [1] * (rank - 1))
 
@@ -183,7 +163,7 @@ def _l2(v: tf.Tensor) -> tf.Tensor:
 
 def _pgd_fn(model, fwd, target, norm, shape, jit_compile):
     """Compiled PGD: (x, labels, unit start noise, eps, alpha, steps, lo, hi) -> results."""
-    scale = _scale(model)
+    scale = loss_scale(model)
     rank = len(shape) + 1
 
     def run(x, labels, noise, eps, alpha, steps, lo, hi):
@@ -232,7 +212,7 @@ def _pgd_fn(model, fwd, target, norm, shape, jit_compile):
 
 
 def _fgsm_fn(model, fwd, target, shape, jit_compile):
-    scale = _scale(model)
+    scale = loss_scale(model)
     rank = len(shape) + 1
 
     def run(x, labels, eps, lo, hi):
@@ -268,7 +248,8 @@ def start_noise(shape: tuple, norm: str, seed: int, restart: int) -> np.ndarray:
     return (g * r).reshape(shape).astype(np.float32)
 
 
-def _success(z: np.ndarray, labels: np.ndarray, targeted: bool, binary: bool) -> np.ndarray:
+def attack_success(z: np.ndarray, labels: np.ndarray, targeted: bool, binary: bool) -> np.ndarray:
+    """Per sample: the attack succeeded (targeted: predicts the label; else: does not)."""
     pred = (z[:, 0] > 0).astype(np.int32) if binary else z.argmax(-1)
     return pred == labels if targeted else pred != labels
 
@@ -280,14 +261,44 @@ def _margin_np(z: np.ndarray, labels: np.ndarray, binary: bool) -> np.ndarray:
     return z[onehot] - np.where(onehot, -np.inf, z).max(-1)
 
 
+@dataclass
 class AttackResult:
-    """Internal: x_adv, logits on x_adv, success, zero-gradient flags (first step)."""
+    """Adversarial images, logits on them, per-sample success, and per attack loss the
+    flags of samples whose input gradient was exactly zero at the first step."""
 
-    def __init__(self, x_adv, logits, success, zero_grad):
-        self.x_adv, self.logits, self.success, self.zero_grad = x_adv, logits, success, zero_grad
+    x_adv: np.ndarray
+    logits: np.ndarray
+    success: np.ndarray
+    zero_by_loss: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _prepare(model, x, y, input_range, output, what, clean=True):
+@dataclass(frozen=True)
+class AttackConfig:
+    """Everything an attack run needs besides the model, images, labels and eps.
+
+    ``lo``/``hi``: the input range; ``losses``: from :func:`attack_losses`; ``step_size``
+    None = 2.5 * eps / steps; ``binary``: a 1-unit sigmoid head (:func:`binary_head`).
+    """
+
+    lo: float
+    hi: float
+    norm: str = "linf"
+    steps: int = 10
+    step_size: float | None = None
+    random_start: bool = True
+    restarts: int = 1
+    losses: tuple[str, ...] = ("cross_entropy",)
+    targeted: bool = False
+    seed: int = 0
+    batch_size: int | None = None
+    binary: bool = False
+    output: Any = None
+    jit_compile: bool | str = "auto"
+
+
+def prepare_attack(model, x, y, input_range, output, what, clean=True):
+    """Checked float32 ``x``, int labels, ``(lo, hi)``, binary head flag and logits of x
+    (of the first 16 samples unless ``clean``)."""
     check_images(model, x)
     x = as_float32(x, ndim=None)
     if x.ndim < 2 or x.shape[0] == 0:
@@ -298,40 +309,17 @@ def _prepare(model, x, y, input_range, output, what, clean=True):
             f"x has values in [{x.min():g}, {x.max():g}] outside input_range ({lo:g}, {hi:g}); "
             "pass the model's true input range."
         )
-    binary = _head_kind(model, output)
+    binary = binary_head(model, output)
     if y is None:
-        _labels(y, x.shape[0])
-    from keras_insight.core.engine import forward_outputs
-
+        raise ValueError("Attacks need the true labels y (one per sample); got None.")
     # the class count and the probability check need only a few samples unless asked
     _, clean_z = forward_outputs(model, x if clean else x[:16], output=output)
     _check_logits(model, clean_z)
-    labels = _labels(y, x.shape[0], 2 if binary else clean_z.shape[-1])
+    labels = class_indices(y, x.shape[0], 2 if binary else clean_z.shape[-1], what="Labels")
     return x, labels, (lo, hi), binary, clean_z
 
 
-def _run_pgd(
-    model,
-    x,
-    labels,
-    eps,
-    *,
-    norm,
-    steps,
-    step_size,
-    random_start,
-    restarts,
-    losses,
-    targeted,
-    lo,
-    hi,
-    seed,
-    batch_size,
-    binary,
-    output,
-    jit_compile,
-    tile=1,
-) -> AttackResult:
+def run_pgd(model, x, labels, eps, cfg: AttackConfig, *, tile: int = 1) -> AttackResult:
     """PGD over all samples with per-sample eps (N,), worst case over restarts and losses.
 
     ``tile`` > 1 means x is ``tile`` copies of one set (one per eps): the random starts
@@ -339,58 +327,54 @@ def _run_pgd(
     """
     n, shape = x.shape[0], tuple(x.shape[1:])
     base_shape = (n // tile,) + shape
-    fwd = get_forward(model, (), output=output)
+    fwd = get_forward(model, (), output=cfg.output)
     eps = np.broadcast_to(np.asarray(eps, np.float32), (n,)).astype(np.float32)
+    steps = int(cfg.steps)
     alpha = (
-        2.5 * eps / steps if step_size is None else np.broadcast_to(np.float32(step_size), (n,))
+        2.5 * eps / steps
+        if cfg.step_size is None
+        else np.broadcast_to(np.float32(cfg.step_size), (n,))
     ).astype(np.float32)
-    bs = int(batch_size or DEFAULT_BATCH_SIZE)
+    consts = (tf.constant(steps), tf.constant(cfg.lo, tf.float32), tf.constant(cfg.hi, tf.float32))
     best_x = x.copy()
     best_z = None
     best_margin = np.full(n, np.inf, np.float32)  # label margin: lower = closer to broken
     success = np.zeros(n, bool)
     zero_by_loss: dict[str, np.ndarray] = {}
     first = True
-    for loss in losses:
-        target = AttackLoss(loss, targeted, binary)
-        f = _pgd_fn(model, fwd, target, norm, shape, jit_compile)
-        for r in range(max(1, restarts) if random_start else 1):
-            if random_start:
-                noise = start_noise(base_shape, norm, seed, r)
+    for loss in cfg.losses:
+        f = _pgd_fn(
+            model, fwd, AttackLoss(loss, cfg.targeted, cfg.binary), cfg.norm, shape, cfg.jit_compile
+        )
+        for r in range(max(1, cfg.restarts) if cfg.random_start else 1):
+            if cfg.random_start:
+                noise = start_noise(base_shape, cfg.norm, cfg.seed, r)
                 noise = np.tile(noise, (tile,) + (1,) * len(shape)) if tile > 1 else noise
             else:
                 noise = np.zeros_like(x)
-            outs = []
-            for s in range(0, n, bs):
-                sl = slice(s, s + bs)
-                res = f(
-                    x[sl],
-                    labels[sl],
-                    noise[sl],
-                    eps[sl],
-                    alpha[sl],
-                    tf.constant(int(steps)),
-                    tf.constant(lo, tf.float32),
-                    tf.constant(hi, tf.float32),
-                )
-                outs.append([t.numpy() for t in res])
-            xa = np.concatenate([o[0] for o in outs])
-            z = np.concatenate([o[1] for o in outs])
+            xa, z, zero = run_batched(
+                lambda *a, f=f: f(*a, *consts),
+                x,
+                labels,
+                noise,
+                eps,
+                alpha,
+                batch_size=cfg.batch_size,
+            )
             if r == 0:
-                zero_by_loss[loss] = np.concatenate([o[2] for o in outs])
+                zero_by_loss[loss] = zero
             if first:
                 best_z = z
-            ok = _success(z, labels, targeted, binary)
-            m = _margin_np(z, labels, binary) * (-1.0 if targeted else 1.0)
+            ok = attack_success(z, labels, cfg.targeted, cfg.binary)
+            m = _margin_np(z, labels, cfg.binary) * (-1.0 if cfg.targeted else 1.0)
             take = (ok & ~success) | (~success & ~ok & (m < best_margin)) | first
             best_x[take], best_z[take], best_margin[take] = xa[take], z[take], m[take]
             success |= ok
             first = False
-    res = AttackResult(best_x, best_z, success, zero_by_loss[losses[0]])
-    res.zero_by_loss = zero_by_loss
-    return res
+    return AttackResult(best_x, best_z, success, zero_by_loss)
 
 
+@guard_nonfinite("pgd")
 def pgd(
     model: keras.Model,
     x: Any,
@@ -429,23 +413,21 @@ def pgd(
         >>> bool(np.abs(x_adv - x).max() <= 8 / 255 + 1e-6)
         True
     """
-    x, labels, (lo, hi), binary, _ = _prepare(model, x, y, input_range, output, "pgd", clean=False)
-    norm = _check_norm(norm)
-    eps = _check_eps(eps, norm, lo, hi, x.shape[1:])
+    x, labels, (lo, hi), binary, _ = prepare_attack(model, x, y, input_range, output, "pgd", clean=False)
+    norm = check_norm(norm)
+    eps = check_eps(eps, norm, lo, hi, x.shape[1:])
     if int(steps) < 1:
         raise ValueError(f"steps must be >= 1, got {steps}.")
     if step_size is not None and not float(step_size) > 0:
         raise ValueError(f"step_size must be > 0 (or None for 2.5 * eps / steps), got {step_size}.")
     if int(restarts) < 1:
         raise ValueError(f"restarts must be >= 1, got {restarts}.")
-    losses = _losses(loss)
+    losses = attack_losses(loss)
     if eps == 0:
         return x.copy()
-    res = _run_pgd(
-        model,
-        x,
-        labels,
-        eps,
+    cfg = AttackConfig(
+        lo=lo,
+        hi=hi,
         norm=norm,
         steps=int(steps),
         step_size=step_size,
@@ -453,37 +435,28 @@ def pgd(
         restarts=int(restarts),
         losses=losses,
         targeted=targeted,
-        lo=lo,
-        hi=hi,
         seed=seed,
         batch_size=batch_size,
         binary=binary,
         output=output,
         jit_compile=jit_compile,
     )
-    return res.x_adv
+    return run_pgd(model, x, labels, eps, cfg).x_adv
 
 
-def _run_fgsm(
-    model, x, labels, eps, *, loss, targeted, lo, hi, batch_size, binary, output, jit_compile
-):
+def run_fgsm(model, x, labels, eps, cfg: AttackConfig) -> AttackResult:
+    """FGSM with per-sample eps (N,) and the first of ``cfg.losses``."""
     n, shape = x.shape[0], tuple(x.shape[1:])
-    fwd = get_forward(model, (), output=output)
-    f = _fgsm_fn(model, fwd, AttackLoss(loss, targeted, binary), shape, jit_compile)
+    fwd = get_forward(model, (), output=cfg.output)
+    target = AttackLoss(cfg.losses[0], cfg.targeted, cfg.binary)
+    f = _fgsm_fn(model, fwd, target, shape, cfg.jit_compile)
     eps = np.broadcast_to(np.asarray(eps, np.float32), (n,)).astype(np.float32)
-    bs = int(batch_size or DEFAULT_BATCH_SIZE)
-    outs = []
-    for s in range(0, n, bs):
-        sl = slice(s, s + bs)
-        res = f(
-            x[sl], labels[sl], eps[sl], tf.constant(lo, tf.float32), tf.constant(hi, tf.float32)
-        )
-        outs.append([t.numpy() for t in res])
-    xa = np.concatenate([o[0] for o in outs])
-    z = np.concatenate([o[1] for o in outs])
-    return AttackResult(xa, z, _success(z, labels, targeted, binary), np.zeros(n, bool))
+    lo, hi = tf.constant(cfg.lo, tf.float32), tf.constant(cfg.hi, tf.float32)
+    xa, z = run_batched(lambda *a: f(*a, lo, hi), x, labels, eps, batch_size=cfg.batch_size)
+    return AttackResult(xa, z, attack_success(z, labels, cfg.targeted, cfg.binary))
 
 
+@guard_nonfinite("fgsm")
 def fgsm(
     model: keras.Model,
     x: Any,
@@ -510,24 +483,20 @@ def fgsm(
         >>> bool(np.abs(x_adv - x).max() <= 0.1 + 1e-6)
         True
     """
-    x, labels, (lo, hi), binary, _ = _prepare(model, x, y, input_range, output, "fgsm", clean=False)
-    eps = _check_eps(eps, "linf", lo, hi, x.shape[1:])
+    x, labels, (lo, hi), binary, _ = prepare_attack(model, x, y, input_range, output, "fgsm", clean=False)
+    eps = check_eps(eps, "linf", lo, hi, x.shape[1:])
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
     if eps == 0:
         return x.copy()
-    res = _run_fgsm(
-        model,
-        x,
-        labels,
-        eps,
-        loss=loss,
-        targeted=targeted,
+    cfg = AttackConfig(
         lo=lo,
         hi=hi,
+        losses=(loss,),
+        targeted=targeted,
         batch_size=batch_size,
         binary=binary,
         output=output,
         jit_compile=jit_compile,
     )
-    return res.x_adv
+    return run_fgsm(model, x, labels, eps, cfg).x_adv

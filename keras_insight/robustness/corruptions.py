@@ -33,13 +33,14 @@ SEVERITY_MAGNITUDES: dict[str, tuple[float, ...]] = {
 
 def corruption_magnitude(kind: str, severity: int) -> float:
     """The magnitude :func:`corrupt` uses for ``kind`` at ``severity`` (0 = identity)."""
-    _check_kind(kind)
+    check_transform(kind)
     if not isinstance(severity, (int, np.integer)) or not 0 <= severity <= 5:
         raise ValueError(f"severity must be an integer 0..5 (0 = identity), got {severity!r}.")
     return SEVERITY_MAGNITUDES[kind][int(severity)]
 
 
-def _check_kind(kind: str) -> None:
+def check_transform(kind: str) -> None:
+    """Raise a one-line ValueError unless ``kind`` is one of :data:`TRANSFORMS`."""
     if kind not in SEVERITY_MAGNITUDES:
         raise ValueError(f"Unknown corruption {kind!r}; choose from {TRANSFORMS}.")
 
@@ -70,7 +71,7 @@ def corrupt(
         >>> round(float(corrupt(x, "brightness", 2, input_range=(0, 1)).max()), 6)
         0.7
     """
-    _check_kind(kind)
+    check_transform(kind)
     x = as_float32(images, ndim=4, name="images")
     lo, hi = resolve_input_range(input_range, x, what="corrupt")
     if magnitude is None:
@@ -233,15 +234,15 @@ def invariance_report(
     if isinstance(transforms, str):
         transforms = (transforms,)
     for t in transforms:
-        _check_kind(t)
+        check_transform(t)
     severities = tuple(int(s) for s in severities)
     for s in severities:
         corruption_magnitude("noise", s)
     labels = None
     if y is not None:
-        from keras_insight.robustness.attacks import _labels
+        from keras_insight.core.targets import class_indices
 
-        labels = _labels(y, len(x))
+        labels = class_indices(y, len(x), what="Labels")
     layer = None
     if not is_subclassed(model):
         layer = (

@@ -10,13 +10,14 @@ import numpy as np
 from scipy.integrate import trapezoid  # np.trapezoid needs numpy 2 (TF 2.16/2.17: < 2)
 
 from keras_insight.robustness.attacks import (
-    _check_eps,
-    _check_norm,
-    _losses,
-    _prepare,
-    _run_fgsm,
-    _run_pgd,
-    _success,
+    AttackConfig,
+    attack_losses,
+    attack_success,
+    check_eps,
+    check_norm,
+    prepare_attack,
+    run_fgsm,
+    run_pgd,
 )
 
 ATTACKS = ("fgsm", "pgd")
@@ -119,10 +120,10 @@ def robustness_curve(
         >>> bool(np.all(np.diff(r.accuracy["worst"]) <= 0))
         True
     """
-    x, labels, (lo, hi), binary, clean_z = _prepare(
+    x, labels, (lo, hi), binary, clean_z = prepare_attack(
         model, x, y, input_range, output, "robustness_curve"
     )
-    norm = _check_norm(norm)
+    norm = check_norm(norm)
     n = x.shape[0]
     if isinstance(attacks, str):
         attacks = (attacks,)
@@ -134,12 +135,12 @@ def robustness_curve(
         attacks = tuple(a for a in attacks if a != "fgsm")
         if not attacks:
             raise ValueError("FGSM is an Linf attack; use attacks=('pgd',) with norm='l2'.")
-    losses = _losses(loss)
+    losses = attack_losses(loss)
     width = hi - lo
     if epsilons is None:
         epsilons = [e * width for e in (DEFAULT_LINF if norm == "linf" else DEFAULT_L2)]
     eps_arr = np.asarray(
-        [_check_eps(e, norm, lo, hi, x.shape[1:]) for e in np.ravel(epsilons)], np.float64
+        [check_eps(e, norm, lo, hi, x.shape[1:]) for e in np.ravel(epsilons)], np.float64
     )
     if eps_arr.size == 0:
         raise ValueError("epsilons is empty; give at least one eps, e.g. [0, 8/255].")
@@ -147,7 +148,7 @@ def robustness_curve(
         eps_arr = np.sort(eps_arr)
     eps_arr = np.unique(eps_arr)
 
-    correct = ~_success(clean_z, labels, False, binary)
+    correct = ~attack_success(clean_z, labels, False, binary)
     pos = eps_arr[eps_arr > 0]
 
     # broken[attack][j, i]: sample i broken by attack at eps pos[j]; all eps in one batch
@@ -160,42 +161,27 @@ def robustness_curve(
         xt = np.tile(x, (pos.size,) + (1,) * (x.ndim - 1))
         lt = np.tile(labels, pos.size)
         et = np.repeat(pos, n).astype(np.float32)
+        cfg = AttackConfig(
+            lo=lo,
+            hi=hi,
+            norm=norm,
+            steps=int(steps),
+            restarts=int(restarts),
+            losses=losses,
+            seed=seed,
+            batch_size=batch_size,
+            binary=binary,
+            output=output,
+            jit_compile=jit_compile,
+        )
         for attack in attacks:
             if attack == "fgsm":
-                res = _run_fgsm(
-                    model,
-                    xt,
-                    lt,
-                    et,
-                    loss=losses[0],
-                    targeted=False,
-                    lo=lo,
-                    hi=hi,
-                    batch_size=batch_size,
-                    binary=binary,
-                    output=output,
-                    jit_compile=jit_compile,
-                )
+                res = run_fgsm(model, xt, lt, et, cfg)
             else:
-                res = _run_pgd_tiled(
-                    model,
-                    x,
-                    labels,
-                    pos,
-                    norm=norm,
-                    steps=steps,
-                    restarts=restarts,
-                    losses=losses,
-                    lo=lo,
-                    hi=hi,
-                    seed=seed,
-                    batch_size=batch_size,
-                    binary=binary,
-                    output=output,
-                    jit_compile=jit_compile,
-                )
-                for ls, frac in res.zero_fracs.items():
-                    zero_fracs[ls] = max(zero_fracs.get(ls, 0.0), frac)
+                # every eps in one batched run: x tiled over eps, the same starts for each
+                res = run_pgd(model, xt, lt, et, cfg, tile=pos.size)
+                for ls, z in res.zero_by_loss.items():
+                    zero_fracs[ls] = max(zero_fracs.get(ls, 0.0), float(z.mean()))
             nan = int(np.isnan(res.x_adv).sum())
             diag["nan_count"] += nan
             d = _norms(res.x_adv - xt, norm)
@@ -262,62 +248,3 @@ def _curve(eps_arr: np.ndarray, correct: np.ndarray, broken_cum: np.ndarray) -> 
             acc.append((correct & ~broken_cum[j]).mean())
             j += 1
     return np.asarray(acc, np.float32)
-
-
-class _TiledResult:
-    def __init__(self, x_adv, success, zero_fracs):
-        self.x_adv, self.success, self.zero_fracs = x_adv, success, zero_fracs
-
-
-def _run_pgd_tiled(
-    model,
-    x,
-    labels,
-    pos,
-    *,
-    norm,
-    steps,
-    restarts,
-    losses,
-    lo,
-    hi,
-    seed,
-    batch_size,
-    binary,
-    output,
-    jit_compile,
-):
-    """PGD at every eps in one batched run: x tiled over eps; the same starts for every eps."""
-    n = x.shape[0]
-    xt = np.tile(x, (pos.size,) + (1,) * (x.ndim - 1))
-    lt = np.tile(labels, pos.size)
-    et = np.repeat(pos, n).astype(np.float32)
-    zero_fracs = {}
-    # zero-gradient diagnostic per loss at the first step (cheap: clean point, smallest eps)
-    res = _run_pgd(
-        model,
-        xt,
-        lt,
-        et,
-        norm=norm,
-        steps=steps,
-        step_size=None,
-        random_start=True,
-        restarts=restarts,
-        losses=losses,
-        targeted=False,
-        lo=lo,
-        hi=hi,
-        seed=seed,
-        batch_size=batch_size,
-        binary=binary,
-        output=output,
-        jit_compile=jit_compile,
-        tile=pos.size,
-    )
-    for ls, z in res.zero_by_loss.items():
-        zero_fracs[ls] = float(z.mean())
-    return _TiledResult(res.x_adv, res.success, zero_fracs)
-
-
-__all__ = ["RobustnessReport", "robustness_curve"]

@@ -10,8 +10,8 @@ import numpy as np
 
 from keras_insight.core.engine import forward_outputs
 from keras_insight.core.input_range import as_float32
+from keras_insight.core.targets import class_indices
 from keras_insight.core.validation import check_images
-from keras_insight.robustness.attacks import _labels
 
 
 @dataclass
@@ -63,7 +63,7 @@ def cue_conflict(
         True
     """
     x = as_float32(x, ndim=4)
-    y = _labels(y, len(x)).astype(np.int64)
+    y = class_indices(y, len(x), what="Labels").astype(np.int64)
     masks = np.asarray(masks).astype(bool)
     if masks.ndim == 4:
         masks = masks[..., 0]
