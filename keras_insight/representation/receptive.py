@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_insight.core.engine import compiled, get_forward, score_and_gradients
+from keras_insight.core.engine import compiled, get_forward, run_batched, score_and_gradients
 from keras_insight.core.input_range import as_float32
 from keras_insight.core.introspection import (
     input_shape,
@@ -379,14 +379,7 @@ def unit_projections(
         [tf.TensorSpec((None, *ishape), tf.float32), tf.TensorSpec((None,), tf.int32)],
         jit_compile,
     )
-    grads = np.concatenate(
-        [
-            g(
-                tf.constant(canvases[s : s + batch_size]), tf.constant(unit_idx[s : s + batch_size])
-            ).numpy()
-            for s in range(0, len(canvases), batch_size)
-        ]
-    )
+    grads = run_batched(g, canvases, unit_idx, batch_size=batch_size)
     out = np.zeros((nc * k, ry, rx, cin), np.float32)
     for i, (y0, cy0, cy1, x0, cx0, cx1) in enumerate(boxes):
         out[i, cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0] = grads[i, cy0:cy1, cx0:cx1]
