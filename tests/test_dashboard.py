@@ -222,6 +222,24 @@ def test_listing_and_run_route_return_what_was_written(logs, tb):
     assert decode_png(tb.get_bytes("/data/plugin/insight/" + ref)).shape[-1] in (1, 3)
 
 
+def test_rust_data_server_serves_the_same_view(logs, tb):
+    # A plain `tensorboard --logdir D` reads through the Rust data server when it can.
+    data_server = pytest.importorskip("tensorboard_data_server")
+    if not data_server.server_binary():
+        pytest.skip("no tensorboard-data-server binary for this platform")
+    with TensorBoardServer(logs["root"], load_fast=True) as fast:
+        deadline = time.monotonic() + 60
+        while set(fast.get_json("/data/plugin/insight/runs")["runs"]) != {RUN_A, RUN_B}:
+            assert time.monotonic() < deadline, "the Rust data server did not list both runs"
+            time.sleep(0.25)
+        assert fast.plugins_listing()["insight"]["enabled"]
+        for run in (RUN_A, RUN_B):
+            view = fast.get_json("/data/plugin/insight/run", {"run": run})
+            assert view == tb.get_json("/data/plugin/insight/run", {"run": run})
+        ref = "/data/plugin/insight/" + view["input"][0]
+        assert fast.get_bytes(ref) == tb.get_bytes(ref)
+
+
 def test_static_routes_serve_the_module(tb):
     for route, name in (("index.js", "insight.js"), ("style.css", "insight.css")):
         body = tb.get_bytes(f"/data/plugin/insight/{route}")

@@ -34,8 +34,8 @@ def _free_port() -> int:
 class TensorBoardServer:
     """Run ``tensorboard --logdir D --host 127.0.0.1`` as a subprocess for a ``with`` block.
 
-    Starts ``python -m tensorboard.main`` with ``--load_fast=false`` (the pure-Python
-    loader, no Rust data server needed), waits up to ``timeout`` seconds for
+    Starts ``python -m tensorboard.main`` with ``--load_fast=false`` by default (the
+    pure-Python loader, no Rust data server needed), waits up to ``timeout`` seconds for
     ``/data/environment``, and stops the process by its PID on exit (terminate, then kill).
 
     Args:
@@ -43,6 +43,8 @@ class TensorBoardServer:
         port: port on 127.0.0.1. Default: a free one.
         timeout: seconds to wait for the server to answer. Default 60.
         reload_interval: seconds between TensorBoard's reloads of the logdir. Default 1.
+        load_fast: use TensorBoard's Rust data server (``--load_fast=true``, what a plain
+            ``tensorboard --logdir D`` picks when it can) instead of the Python loader.
 
     Example:
         >>> with TensorBoardServer("logs") as tb:  # doctest: +SKIP
@@ -57,11 +59,13 @@ class TensorBoardServer:
         *,
         timeout: float = 60.0,
         reload_interval: float = 1.0,
+        load_fast: bool = False,
     ) -> None:
         self.logdir = os.fspath(logdir)
         self.port = int(port) if port else _free_port()
         self.timeout = float(timeout)
         self.reload_interval = reload_interval
+        self.load_fast = bool(load_fast)
         self.url = f"http://{_HOST}:{self.port}"
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: Any = None
@@ -83,7 +87,7 @@ class TensorBoardServer:
             _HOST,
             "--port",
             str(self.port),
-            "--load_fast=false",
+            f"--load_fast={'true' if self.load_fast else 'false'}",
             "--reload_interval",
             str(self.reload_interval),
         ]
