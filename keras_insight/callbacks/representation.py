@@ -26,6 +26,7 @@ from keras_insight.core.introspection import (
 )
 from keras_insight.dashboard.summary import write_confusion
 from keras_insight.render.confusion import confusion_picture
+from keras_insight.render.plots import class_name, scatter_figure
 from keras_insight.representation import (
     confusion_from_labels,
     grid_layout,
@@ -55,10 +56,6 @@ def _images_uint8(x: np.ndarray, input_range: tuple[float, float] | None) -> np.
 
     lo, hi = input_range if input_range is not None else (float(x.min()), float(x.max()) or 1.0)
     return to_uint8(x, lo, hi if hi > lo else lo + 1.0)
-
-
-def _class_name(c: int, names: Sequence[str] | None) -> str:
-    return str(names[c]) if names is not None and 0 <= c < len(names) else str(c)
 
 
 class _FeatureCallback(InsightCallback):
@@ -166,8 +163,8 @@ class EmbeddingProjector(_FeatureCallback):
         names = self.class_names
         meta: dict[str, Any] = {}
         if self.probe_y is not None:
-            meta["label"] = [_class_name(int(c), names) for c in self.probe_y]
-        meta["predicted"] = [_class_name(int(c), names) for c in pred]
+            meta["label"] = [class_name(int(c), names) for c in self.probe_y]
+        meta["predicted"] = [class_name(int(c), names) for c in pred]
         if self.probe_y is not None:
             meta["correct"] = pred == self.probe_y
         name = write_projector(
@@ -183,34 +180,6 @@ class EmbeddingProjector(_FeatureCallback):
             run=self.run_name or "insight",
         )
         self.tensor_names.append(name)
-
-
-def _scatter(coords: np.ndarray, labels: np.ndarray | None, title: str, lims=None, names=None):
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.0, 4.4), dpi=80)  # room on the right for the legend
-    ax = fig.add_subplot(111)
-    c = labels if labels is not None else np.zeros(len(coords))
-    ax.scatter(coords[:, 0], coords[:, 1], c=c, cmap="tab10", vmin=0, vmax=9, s=8)
-    if labels is not None:
-        for k in np.unique(labels)[:10]:
-            ax.scatter(
-                [],
-                [],
-                color=matplotlib.colormaps["tab10"](int(k) % 10),
-                label=_class_name(int(k), names),
-                s=8,
-            )
-        # outside the axes, so it never hides points; 9 pt = 10 px at 80 dpi
-        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=1.5)
-    if lims is not None:
-        ax.set_xlim(*lims[0])
-        ax.set_ylim(*lims[1])
-    ax.set_title(title, fontsize=11)
-    ax.tick_params(labelsize=9)
-    fig.tight_layout()
-    return fig
 
 
 class EmbeddingPlot(_FeatureCallback):
@@ -276,7 +245,7 @@ class EmbeddingPlot(_FeatureCallback):
         self.writer.scalar("embedding/pca_explained_variance", float(evr.sum()), step)
         self.writer.figure(
             "embedding/pca",
-            _scatter(coords, labels, f"PCA, epoch {step}", names=self.class_names),
+            scatter_figure(coords, labels, f"PCA, epoch {step}", names=self.class_names),
             step,
         )
 
@@ -287,7 +256,7 @@ class EmbeddingPlot(_FeatureCallback):
             lo, hi = aligned.min(0), aligned.max(0)
             pad = 0.15 * np.maximum(hi - lo, 1e-6)
             self._lims = ((lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1]))
-        fig = _scatter(
+        fig = scatter_figure(
             aligned, labels, f"aligned PCA, epoch {step}", lims=self._lims, names=self.class_names
         )
         if len(self.history) > 1:
@@ -301,7 +270,7 @@ class EmbeddingPlot(_FeatureCallback):
             emb = tsne(feats, perplexity=self.perplexity, seed=self.seed, max_iter=500)
             self.writer.figure(
                 "embedding/tsne",
-                _scatter(emb, labels, f"t-SNE, epoch {step}", names=self.class_names),
+                scatter_figure(emb, labels, f"t-SNE, epoch {step}", names=self.class_names),
                 step,
             )
             m = min(self.grid_size**2, len(emb))
@@ -413,7 +382,7 @@ class NearestNeighbors(_FeatureCallback):
         g_img = g_img.reshape(rows.shape + g_img.shape[1:])
         tiles, labels = [], []
         gname = (
-            (lambda j: _class_name(int(self.gallery_y[j]), self.class_names))
+            (lambda j: class_name(int(self.gallery_y[j]), self.class_names))
             if self.gallery_y is not None
             else (lambda j: "")
         )
@@ -625,7 +594,7 @@ class ConfusionMatrix(InsightCallback):
                 self.writer.scalar(f"confusion/acc_group_{gname}", a, step)
             self.writer.scalar("confusion/worst_group_acc", min(by_group.values()), step)
         # drawn with Pillow: a matplotlib figure cost 0.18 CPU s per log (issue 13)
-        names = [_class_name(i, self.class_names) for i in range(len(cm))]
+        names = [class_name(i, self.class_names) for i in range(len(cm))]
         picture = confusion_picture(cm, names, title=f"confusion, epoch {step}")
         self.writer.image("confusion/matrix", picture, step)
         write_confusion(self.writer, cm, step)  # the Insight dashboard's class view

@@ -9,6 +9,7 @@ import numpy as np
 
 from keras_insight.callbacks.base import InsightCallback, predicted_classes
 from keras_insight.render import grid, to_uint8
+from keras_insight.render.plots import robustness_curve_figure
 from keras_insight.robustness.attacks import attack_losses, binary_head, check_norm
 from keras_insight.robustness.corruptions import (
     TRANSFORMS,
@@ -19,38 +20,6 @@ from keras_insight.robustness.corruptions import (
 from keras_insight.robustness.curve import ATTACKS as ATTACK_NAMES
 from keras_insight.robustness.curve import robustness_curve
 from keras_insight.robustness.shape_bias import shape_bias
-
-
-def _fig_curve(report):
-    # a bare Figure: no pyplot state, and the user's backend stays as it is
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(5.0, 3.6), dpi=100)
-    ax = fig.add_subplot(111)
-    # distinct marker and dash per attack: curves that coincide stay visible
-    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."), ("v", (0, (5, 1)))]
-    for i, (attack, acc) in enumerate(report.accuracy.items()):
-        marker, dash = styles[i % len(styles)]
-        worst = attack == "worst"
-        ax.plot(
-            report.epsilons,
-            acc,
-            marker=marker,
-            linestyle=dash,
-            label=attack,
-            lw=2.5 if worst else 1.4,
-            markersize=8 if worst else 6,
-            markerfacecolor="none" if not worst else None,
-            color="black" if worst else None,
-            zorder=1 if worst else 2,
-        )
-    ax.set_xlabel(f"eps ({report.norm}, input units)")
-    ax.set_ylabel("robust accuracy")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title(f"AUC {report.auc:.3f}, never broken {report.never_broken}")
-    ax.legend(fontsize=9)
-    fig.tight_layout()
-    return fig
 
 
 class AdversarialRobustness(InsightCallback):
@@ -145,7 +114,7 @@ class AdversarialRobustness(InsightCallback):
         self.last_report = r
         for tag, value in r.scalars("robustness").items():
             self.writer.scalar(tag, value, step)
-        self.writer.figure("robustness/curve", _fig_curve(r), step)
+        self.writer.figure("robustness/curve", robustness_curve_figure(r), step)
         if r.examples is not None and self.num_images > 0:
             self.writer.image("robustness/examples", self._examples(r), step)
 

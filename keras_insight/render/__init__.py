@@ -16,18 +16,28 @@ from keras_insight.render.images import (
     to_uint8,
     upscale_nearest,
 )
+from keras_insight.render.plots import (
+    class_name,
+    invariance_figure,
+    robustness_curve_figure,
+    scatter_figure,
+)
 
 __all__ = [
     "as_uint8",
+    "class_name",
     "colormap",
     "enlarge",
     "figure_to_array",
     "filter_grid",
     "grid",
+    "invariance_figure",
     "label_height",
     "normalize_minmax",
     "normalize_symmetric",
     "overlay",
+    "robustness_curve_figure",
+    "scatter_figure",
     "signed_heatmap",
     "to_uint8",
     "upscale_nearest",

@@ -157,39 +157,11 @@ class InvarianceReport:
         return out
 
     def figure(self):
-        """One matplotlib figure: accuracy (or 1 - flip rate), flip rate and cosine vs severity."""
-        import matplotlib.pyplot as plt  # the user's backend (headless: Agg by itself)
+        """One matplotlib figure: accuracy (or 1 - flip rate), flip rate and cosine vs severity
+        (drawn by :func:`keras_insight.render.invariance_figure` with the user's pyplot)."""
+        from keras_insight.render.plots import invariance_figure
 
-        panels = [("flip rate", self.flip_rate)]
-        if self.clean_accuracy is not None:
-            panels.insert(0, ("accuracy", self.accuracy))
-        if any(v is not None for v in self.feature_cosine.values()):
-            panels.append(("feature cosine", self.feature_cosine))
-        fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
-        sev = [0, *self.severities]
-        # distinct marker and dash per transform: coinciding curves stay visible
-        markers, dashes = "osD^vP*X", ["-", "--", ":", "-."]
-        for ax, (title, values) in zip(axes[0], panels):
-            for i, (t, v) in enumerate(values.items()):
-                if v is None:
-                    continue
-                first = {"accuracy": self.clean_accuracy, "flip rate": 0.0, "feature cosine": 1.0}[
-                    title
-                ]
-                ax.plot(
-                    sev,
-                    [first, *v],
-                    marker=markers[i % len(markers)],
-                    linestyle=dashes[i % len(dashes)],
-                    markerfacecolor="none",
-                    label=t,
-                )
-            ax.set_title(title)
-            ax.set_xlabel("severity")
-            ax.set_ylim(-0.02, 1.02)
-        axes[0][-1].legend(fontsize=9, loc="best")
-        fig.tight_layout()
-        return fig
+        return invariance_figure(self)
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1,0 +1,121 @@
+"""Matplotlib figures: embedding scatter plots, robust-accuracy and invariance curves.
+
+Callbacks hand the figure to the writer (``TensorBoardWriter.figure``), which renders it
+to a uint8 image; the functions return the figure so notebooks can show it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def class_name(c: int, names: Sequence[str] | None) -> str:
+    """``names[c]`` when given and in range, else the index as text.
+
+    Example:
+        >>> class_name(1, ["cat", "dog"]), class_name(5, ["cat"])
+        ('dog', '5')
+    """
+    return str(names[c]) if names is not None and 0 <= c < len(names) else str(c)
+
+
+def scatter_figure(
+    coords: np.ndarray, labels: np.ndarray | None, title: str, lims=None, names=None
+) -> Figure:
+    """2-D points coloured by class (tab10) with a legend of class names outside the axes."""
+    fig = Figure(figsize=(6.0, 4.4), dpi=80)  # room on the right for the legend
+    ax = fig.add_subplot(111)
+    c = labels if labels is not None else np.zeros(len(coords))
+    ax.scatter(coords[:, 0], coords[:, 1], c=c, cmap="tab10", vmin=0, vmax=9, s=8)
+    if labels is not None:
+        for k in np.unique(labels)[:10]:
+            ax.scatter(
+                [],
+                [],
+                color=matplotlib.colormaps["tab10"](int(k) % 10),
+                label=class_name(int(k), names),
+                s=8,
+            )
+        # outside the axes, so it never hides points; 9 pt = 10 px at 80 dpi
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=1.5)
+    if lims is not None:
+        ax.set_xlim(*lims[0])
+        ax.set_ylim(*lims[1])
+    ax.set_title(title, fontsize=11)
+    ax.tick_params(labelsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def robustness_curve_figure(report) -> Figure:
+    """Robust accuracy vs eps, one line per attack (``worst`` in black), AUC in the title.
+
+    A bare Figure: no pyplot state, and the user's backend stays as it is.
+    """
+    fig = Figure(figsize=(5.0, 3.6), dpi=100)
+    ax = fig.add_subplot(111)
+    # distinct marker and dash per attack: curves that coincide stay visible
+    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."), ("v", (0, (5, 1)))]
+    for i, (attack, acc) in enumerate(report.accuracy.items()):
+        marker, dash = styles[i % len(styles)]
+        worst = attack == "worst"
+        ax.plot(
+            report.epsilons,
+            acc,
+            marker=marker,
+            linestyle=dash,
+            label=attack,
+            lw=2.5 if worst else 1.4,
+            markersize=8 if worst else 6,
+            markerfacecolor="none" if not worst else None,
+            color="black" if worst else None,
+            zorder=1 if worst else 2,
+        )
+    ax.set_xlabel(f"eps ({report.norm}, input units)")
+    ax.set_ylabel("robust accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"AUC {report.auc:.3f}, never broken {report.never_broken}")
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def invariance_figure(report):
+    """Accuracy (when labels were given), flip rate and feature cosine vs severity, one
+    line per transform, on the user's pyplot (headless: Agg by itself)."""
+    import matplotlib.pyplot as plt
+
+    panels = [("flip rate", report.flip_rate)]
+    if report.clean_accuracy is not None:
+        panels.insert(0, ("accuracy", report.accuracy))
+    if any(v is not None for v in report.feature_cosine.values()):
+        panels.append(("feature cosine", report.feature_cosine))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
+    sev = [0, *report.severities]
+    # distinct marker and dash per transform: coinciding curves stay visible
+    markers, dashes = "osD^vP*X", ["-", "--", ":", "-."]
+    for ax, (title, values) in zip(axes[0], panels):
+        for i, (t, v) in enumerate(values.items()):
+            if v is None:
+                continue
+            first = {"accuracy": report.clean_accuracy, "flip rate": 0.0, "feature cosine": 1.0}[
+                title
+            ]
+            ax.plot(
+                sev,
+                [first, *v],
+                marker=markers[i % len(markers)],
+                linestyle=dashes[i % len(dashes)],
+                markerfacecolor="none",
+                label=t,
+            )
+        ax.set_title(title)
+        ax.set_xlabel("severity")
+        ax.set_ylim(-0.02, 1.02)
+    axes[0][-1].legend(fontsize=9, loc="best")
+    fig.tight_layout()
+    return fig
