@@ -5,7 +5,7 @@ import pytest
 
 from keras_insight.callbacks.synthesis import ClassSynthesis, FeatureInversion, FilterSynthesis
 from keras_insight.core import engine
-from keras_insight.render import to_uint8
+from keras_insight.render import enlarge, to_uint8
 from keras_insight.synthesis import class_logit, invert, maximize
 from keras_insight.tensorboard.events import read_events
 from keras_insight.testing import small_cnn
@@ -28,8 +28,9 @@ def test_class_synthesis_writes_what_maximize_returns(tmp_path):
     assert [s for s, _ in ev["synthesis/self_accuracy"]] == [0, 1]
     expected = maximize(m, [class_logit(c) for c in range(4)], steps=6, input_range=(0, 1), seed=0)
     got = ev["synthesis/class_2"][-1][1][0]
-    assert got.shape == (16, 16, 3)
-    np.testing.assert_allclose(got.astype(int), to_uint8(expected[2], 0, 1).astype(int), atol=1)
+    want = enlarge(to_uint8(expected[2], 0, 1))  # single pictures are enlarged for display
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.astype(int), want.astype(int), atol=1)
     assert ev["synthesis/classes"][-1][1][0].ndim == 3
     assert 0 <= ev["synthesis/self_accuracy"][-1][1] <= 1
 
