@@ -472,14 +472,17 @@ class InsightCallback(keras.callbacks.Callback):
         self._last_epoch = None
         self.disabled, self.disabled_reason, self._ready = False, None, False
         self.rng = np.random.default_rng(self.seed)
+        start = time.perf_counter()  # .seconds: setup (probe read, validation) costs too
         try:
             self._open_run()
             self._read_probe()
         except Exception as exc:  # misconfiguration found at train begin: the fault rule
             self._disable(exc)
+            self.seconds += time.perf_counter() - start
             return
         if model_is_built(self.model):
             self._setup()
+        self.seconds += time.perf_counter() - start
 
     def _setup(self) -> None:
         """Validate against the (built) model once per fit; disable on misconfiguration."""
@@ -507,7 +510,9 @@ class InsightCallback(keras.callbacks.Callback):
         if not self._ready:
             if not model_is_built(self.model):
                 return False
+            start = time.perf_counter()
             self._setup()
+            self.seconds += time.perf_counter() - start
         return not self.disabled
 
     def on_train_batch_begin(self, batch: int, logs=None) -> None:
