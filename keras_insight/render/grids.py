@@ -25,7 +25,7 @@ __all__ = [
     "wrap_label",
 ]
 
-# Labels widen a tile to at most this many times its width (or 2 * MIN_TILE px for tiny
+# Labels widen a tile to at most this many times its width (or 3 * MIN_TILE px for tiny
 # tiles); longer labels are wrapped and shortened with an ellipsis.
 _MAX_AUTO_SCALE = 8
 _TEXT_MARGIN = 2
@@ -202,7 +202,7 @@ def grid(
         scale: nearest-neighbour enlargement of each tile. Default ``None``: 1 without
             labels; with labels, the smallest integer that makes each tile at least
             :data:`MIN_TILE` px and as wide as its widest label on two lines (but no wider
-            than 8 times the tile, or 64 px for tiny tiles).
+            than 8 times the tile, or 96 px for tiny tiles).
         label_colors: optional ``N`` RGB text colours (e.g. green right, red wrong).
             Default black on a light pad, white on a dark one.
 
@@ -236,9 +236,9 @@ def grid(
             raise ValueError(f"got {len(label_colors)} label_colors for {n} images")
         if scale is None:
             # wide enough for every label in two balanced lines, and at least MIN_TILE
-            # (up to 8x the tile, or 64 px for tiny tiles; longer labels are shortened)
+            # (up to 8x the tile, or 96 px for tiny tiles; longer labels are shortened)
             text_w = max(_balanced_width(t) for t in labels) + 2 * _TEXT_MARGIN
-            cap = max(_MAX_AUTO_SCALE * x.shape[2], 2 * MIN_TILE)
+            cap = max(_MAX_AUTO_SCALE * x.shape[2], 3 * MIN_TILE)
             scale = max(1, math.ceil(max(MIN_TILE, min(text_w, cap)) / x.shape[2]))
         if x.shape[-1] == 1:
             x = np.repeat(x, 3, axis=-1)
