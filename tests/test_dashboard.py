@@ -437,6 +437,7 @@ def _check_viewer(driver, view):
     driver.find_element(By.ID, "play").click()
     _wait(driver, lambda: "epoch 2" in driver.find_element(By.ID, "epoch-label").text)
     _wait(driver, lambda: card()[1] == label_last)
+    assert driver.find_element(By.ID, "play").text.endswith("play")  # stopped on the last
     # The sample picker switches the timeline.
     driver.find_elements(By.CSS_SELECTOR, "#sample-picker .thumb")[7].click()
     _wait(driver, lambda: card()[0][0] != srcs_first[0])

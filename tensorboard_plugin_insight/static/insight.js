@@ -188,20 +188,19 @@ export async function mount(root, source) {
       return;
     }
     if (state.epoch >= view().steps.length - 1) state.epoch = -1;
-    play.textContent = '\u23F8 pause';
+    play.textContent = '\u25A0 pause';
     const tick = () => {
-      if (state.epoch >= view().steps.length - 1) {
+      state.epoch = Math.min(state.epoch + 1, view().steps.length - 1);
+      slider.value = String(state.epoch);
+      update();
+      if (state.epoch >= view().steps.length - 1) {  // stop on the last epoch
         clearInterval(state.timer);
         state.timer = null;
         play.textContent = '\u25B6 play';
-        return;
       }
-      state.epoch += 1;
-      slider.value = String(state.epoch);
-      update();
     };
-    tick();
     state.timer = setInterval(tick, PLAY_MS);
+    tick();
   });
 
   // ---- sample timeline
