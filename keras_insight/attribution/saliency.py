@@ -361,6 +361,7 @@ def _smooth(
 
 
 @guard_nonfinite("saliency")
+@guard_nonfinite("saliency")
 def saliency(
     model: keras.Model,
     x: Any,
@@ -467,6 +468,7 @@ def _quadrature(steps: int, quadrature: str) -> tuple[np.ndarray, np.ndarray]:
     raise ValueError(f"quadrature must be 'gauss_legendre' or 'midpoint', got {quadrature!r}.")
 
 
+@guard_nonfinite("integrated_gradients")
 @guard_nonfinite("integrated_gradients")
 def integrated_gradients(
     model: keras.Model,

@@ -333,7 +333,8 @@ def describe_nonfinite(model: keras.Model, x: Any = None) -> str:
             if "has non-finite weights" in culprit
             else "an overflow: normalise the inputs or lower the layer's scale"
         )
-        return f"{culprit} in model {model.name!r}; the inputs are finite: {fix}"
+        inputs = "; the inputs are finite" if x is not None else ""
+        return f"{culprit} in model {model.name!r}{inputs}: {fix}"
     return (
         f"model {model.name!r} has finite weights and layer outputs at these inputs, but its "
         "gradients overflowed (under mixed_float16, scale the loss)"

@@ -17,6 +17,7 @@ import tensorflow as tf
 from keras_insight.core import engine
 from keras_insight.core.input_range import resolve_input_range
 from keras_insight.core.introspection import Forward, input_shape, is_subclassed
+from keras_insight.core.validation import guard_nonfinite
 from keras_insight.synthesis.objectives import INPUT, Context, Objective, layer_key
 from keras_insight.synthesis.param import L2Ball, Param, PixelParam, make_param
 from keras_insight.synthesis.transforms import Crop, apply_transforms, resolve_transforms
@@ -186,6 +187,7 @@ def _build_loop(
     return loop
 
 
+@guard_nonfinite("maximize", takes_x=False)
 def maximize(
     model: keras.Model,
     objective: Objective | Sequence[Objective],
