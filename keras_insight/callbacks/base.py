@@ -15,6 +15,7 @@ import numpy as np
 from keras_insight._config import logger
 from keras_insight.core.input_range import as_float32, resolve_input_range
 from keras_insight.core.introspection import is_subclassed, output_layer
+from keras_insight.core.validation import nonfinite_weights
 from keras_insight.tensorboard import INSIGHT_SUBDIR, get_writer, new_run_name
 
 
@@ -524,6 +525,9 @@ class InsightCallback(keras.callbacks.Callback):
             self._claim.started = True
 
     def _run_log(self, step: int) -> None:
+        if skip_nonfinite(self.model, step, self.family):
+            self.failures["NonFiniteWeights"] += 1  # pictures of a NaN model: not written
+            return
         start = time.perf_counter()
         try:
             self.log(step)
@@ -570,6 +574,32 @@ class _RunClaim:
 
 
 _ACTIVE_RUNS: dict[str, _RunClaim] = {}
+_NONFINITE: dict = {}  # {"key": (model id, step, train steps), "reason": ..., "warned": bool}
+
+
+def skip_nonfinite(model: Any, step: int, family: str) -> bool:
+    """True when ``model`` has a NaN/inf weight at this log: the step's images and scalars
+    would be NaN pictures or plausible-looking numbers (filter noise 0.0, dead fraction
+    1.0), so they are skipped. One warning per step names the first non-finite layer for
+    all callbacks together; the weights are read once per step."""
+    iterations = getattr(getattr(model, "optimizer", None), "iterations", None)
+    key = (id(model), step, None if iterations is None else int(iterations))
+    if _NONFINITE.get("key") != key:
+        _NONFINITE.update(key=key, reason=nonfinite_weights(model), warned=False)
+    reason = _NONFINITE["reason"]
+    if reason is None:
+        return False
+    if not _NONFINITE["warned"]:
+        _NONFINITE["warned"] = True
+        logger.warning(
+            "insight callbacks skip step %d's images and scalars (first: %s): %s in model %r; "
+            "the fit diverged (lower the learning rate or clip gradients).",
+            step,
+            family,
+            reason,
+            getattr(model, "name", "?"),
+        )
+    return True
 
 
 def _log_dir_key(log_dir: str) -> str:
