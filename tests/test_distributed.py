@@ -117,6 +117,23 @@ def test_mirrored_strategy_writes_each_summary_once(tmp_path):
     print("distributed tag counts:", len(counts), "(tag, step) pairs, each written once")
 
 
+def test_non_chief_worker_writes_nothing(tmp_path, rng, monkeypatch):
+    """A non-chief worker (multi-worker training) runs the callbacks but writes no file."""
+    from keras_insight.callbacks import GradCAM, InsightCallback
+
+    monkeypatch.setattr(InsightCallback, "_chief", lambda self: False)
+    x = rng.random((8, 16, 16, 3)).astype("float32")
+    y = np.arange(8) % 4
+    m = small_cnn((16, 16, 3), num_classes=4, seed=0)
+    m.compile("adam", "sparse_categorical_crossentropy")
+    cbs = suite((x, y), str(tmp_path / "logs"), level="light") + [
+        GradCAM((x, y), str(tmp_path / "logs"), num_samples=2)
+    ]
+    m.fit(x, y, epochs=1, verbose=0, callbacks=cbs)
+    assert not any(c.failures or c.disabled for c in cbs)
+    assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").rglob("*"))
+
+
 def _scalar_values(path):
     from keras_insight.tensorboard import read_events
 

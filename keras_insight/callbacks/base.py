@@ -87,25 +87,43 @@ def unpack_validation_data(
     if limit is not None and int(limit) < 1:
         raise ValueError(f"max_scan must be a positive number of samples, got {limit!r}.")
     if hasattr(data, "as_numpy_iterator"):  # tf.data.Dataset: read once per object
-        key = (id(data), limit, dedupe)
+        # the callbacks of one fit share one read (and one warning) per dataset object; a
+        # smaller limit takes the rows whose first occurrence lies within it
+        key = (id(data), dedupe)
         hit = _DATASET_READS.get(key)
         if hit is not None and hit[0]() is data:
-            out = hit[1]
-        else:
-            out = _unpack(data, limit, dedupe, what)
-            try:
-                ref = weakref.ref(data)
-            except TypeError:  # not weak-referenceable: no caching
+            read_limit, n_read, out = hit[1:]
+            complete = read_limit is None or n_read < read_limit  # the data ended or repeat
+            if complete or (limit is not None and limit <= read_limit):
+                out = _prefix(out, limit)
                 return out if return_index else out[:3]
-            while len(_DATASET_READS) >= 4:
-                _DATASET_READS.pop(next(iter(_DATASET_READS)))
-            _DATASET_READS[key] = (ref, out)
+        out, n_read = _unpack(data, limit, dedupe, what)
+        try:
+            ref = weakref.ref(data)
+        except TypeError:  # not weak-referenceable: no caching
+            return out if return_index else out[:3]
+        while len(_DATASET_READS) >= 4:
+            _DATASET_READS.pop(next(iter(_DATASET_READS)))
+        _DATASET_READS[key] = (ref, limit, n_read, out)
         return out if return_index else out[:3]
-    out = _unpack(data, limit, dedupe, what)
+    out, _ = _unpack(data, limit, dedupe, what)
     return out if return_index else out[:3]
 
 
-_DATASET_READS: dict[tuple, tuple[Any, tuple]] = {}
+def _prefix(out: tuple, limit: int | None) -> tuple:
+    x, y, extras, index = out
+    if limit is None or len(index) == 0 or index.max() < limit:
+        return out
+    keep = index < limit
+    return (
+        x[keep],
+        None if y is None else y[keep],
+        tuple(e[keep] if np.ndim(e) and len(e) == len(x) else e for e in extras),
+        index[keep],
+    )
+
+
+_DATASET_READS: dict[tuple, tuple[Any, ...]] = {}
 
 
 def _unpack(data: Any, limit: int | None, dedupe: bool, what: str) -> tuple:
@@ -165,6 +183,7 @@ def _unpack(data: Any, limit: int | None, dedupe: bool, what: str) -> tuple:
             "Grayscale (N, H, W) images need a channel axis: x[..., None]."
         )
     index = np.arange(len(x))
+    n_read = len(x)
     dropped = 0
     if dedupe:
         first: dict[bytes, int] = {}
@@ -203,7 +222,7 @@ def _unpack(data: Any, limit: int | None, dedupe: bool, what: str) -> tuple:
             raise ValueError(f"{what} has {len(x)} images but {len(y)} labels.")
         y = y.astype(np.int64)
     extras = tuple(np.asarray(a) for a in arrays[2:])
-    return x, y, extras, index
+    return (x, y, extras, index), n_read
 
 
 def predicted_classes(logits: Any) -> np.ndarray:
@@ -338,7 +357,7 @@ class InsightCallback(keras.callbacks.Callback):
         if validation_data is not None and not hasattr(validation_data, "as_numpy_iterator"):
             # in-memory data: check its shape now (cheap), before fit; datasets are read
             # (bounded by max_scan) at train begin
-            _unpack(validation_data, max_scan, False, "validation_data")
+            _unpack(validation_data, max_scan, False, "validation_data")  # raises if bad
 
     # ------------------------------------------------------------ hooks for subclasses
     def validate(self) -> None:
@@ -508,6 +527,9 @@ class InsightCallback(keras.callbacks.Callback):
             return False
         if self._claim is not None:
             self._claim.started = True
+        # training has started: every callback has drawn its probe set, so the shared read
+        # of a dataset (up to max_scan samples) is not needed any more
+        _DATASET_READS.clear()
         if not self._ready:
             if not model_is_built(self.model):
                 return False
@@ -523,6 +545,7 @@ class InsightCallback(keras.callbacks.Callback):
             self._ensure_setup()
         elif self._claim is not None:
             self._claim.started = True
+            _DATASET_READS.clear()
 
     def _run_log(self, step: int) -> None:
         if skip_nonfinite(self.model, step, self.family):
