@@ -258,6 +258,29 @@ def filters_and_inversion(m, xt, steps: int = 128) -> dict:
     return out
 
 
+def callback_picture(m, x, y, xt, yt) -> float:
+    """The default ``ClassSynthesis`` (validation data given, so param='auto' = data prior):
+    its ``synthesis/classes`` grid saved as ``synthesis_prior_callback.png``. The model is
+    fitted with SGD(lr=0) for one step, only to run the callback; its weights do not move."""
+    import tempfile
+
+    from keras_insight.callbacks.synthesis import ClassSynthesis
+    from keras_insight.tensorboard.events import read_events
+
+    with tempfile.TemporaryDirectory() as d:
+        cb = ClassSynthesis(
+            d,
+            validation_data=(xt, yt),
+            class_names=datasets.class_names("fashion_mnist"),
+            strict=True,
+        )
+        m.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
+        m.fit(x[:128], y[:128], epochs=1, batch_size=128, verbose=0, callbacks=[cb])
+        ev = read_events(os.path.join(d, "insight"))
+    Image.fromarray(ev["synthesis/classes"][-1][1][0]).save(_docs("synthesis_prior_callback.png"))
+    return float(ev["synthesis/self_accuracy"][-1][1])
+
+
 def main() -> None:
     t0 = time.perf_counter()
     m, acc, (x, y), (xt, yt) = fashion_model()
@@ -272,6 +295,7 @@ def main() -> None:
             f"| {r['setting']} | {r['closest']}/10 | {r['assigned']}/10 | {r['at_limits']:.3f} "
             f"| {r['hf']:.3f} | {r['s']:.2f} |"
         )
+    print(f"default ClassSynthesis callback: self_accuracy {callback_picture(m, x, y, xt, yt)}")
     for k, res in filters_and_inversion(m, xt).items():
         for name, v in res.items():
             print(k, name, {a: round(b, 3) for a, b in v.items()})

@@ -84,6 +84,7 @@ _API = {
     ),
     "synthesis": (
         "class_logit",
+        "data_prior",
         "deep_dream",
         "invert",
         "l2_ball",
@@ -103,6 +104,7 @@ __all__ = [
     "class_logit",
     "confusion_matrix",
     "corrupt",
+    "data_prior",
     "datasets",
     "dead_channel_fraction",
     "deep_dream",

@@ -18,6 +18,7 @@ from keras_insight.synthesis import (
     DataPrior,
     class_logit,
     data_prior,
+    invert,
     l2,
     maximize,
     principal_components,
@@ -145,6 +146,20 @@ def test_prior_ascends_the_objective_and_traces_once(cnn):
         engine.TRACE_COUNTS[k] for k in [k for k in engine.TRACE_COUNTS if k[0] == "maximize"]
     )
     assert after == before
+
+
+def test_images_lie_in_the_prior_subspace_for_any_objective(cnn):
+    # x - mu = V (s z): nothing outside the span of the K components (clipping aside), for
+    # class images and for feature inversion alike
+    prior = data_prior(_images(), components=16)
+    x0 = _images(2, seed=5)
+    rec, _ = invert(cnn, x0, "conv2", steps=6, param=prior, input_range=(0, 1))
+    imgs = maximize(cnn, [class_logit(1)], param=prior, steps=6)
+    for img in np.concatenate([rec, imgs]):
+        assert 0 < img.min() and img.max() < 1  # clipping inactive here
+        d = (img - prior.mean_image).reshape(-1)
+        residual = d - prior.basis @ (prior.basis.T @ d)
+        assert np.linalg.norm(residual) < 1e-4 * max(np.linalg.norm(d), 1e-3)
 
 
 def test_user_model_unchanged(cnn):
