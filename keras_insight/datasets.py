@@ -357,15 +357,10 @@ _COLOUR_CANDIDATES = 16
 
 
 def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Vectorised HSV -> RGB for arrays of equal shape; returns shape + (3,)."""
-    h6 = np.mod(h, 1.0) * 6.0
-    i = np.floor(h6).astype(np.int64) % 6
-    f = h6 - np.floor(h6)
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    r = np.choose(i, [v, q, p, p, t, v])
-    g = np.choose(i, [t, v, v, q, p, p])
-    b = np.choose(i, [p, p, t, v, v, q])
-    return np.stack([r, g, b], axis=-1)
+    """HSV -> RGB for arrays of equal shape (hue wraps at 1); returns shape + (3,)."""
+    from matplotlib.colors import hsv_to_rgb
+
+    return hsv_to_rgb(np.stack([np.mod(h, 1.0), s, v], axis=-1))
 
 
 def _segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from keras_insight.inspection.filters import (
     layer_kernel,
 )
 from keras_insight.inspection.summary import model_summary
-from keras_insight.render import filter_grid, grid, normalize_minmax, to_uint8
+from keras_insight.render import filter_grid, grid, normalize_minmax, resize_nearest, to_uint8
 
 
 class FilterGrid(InsightCallback):
@@ -182,16 +182,10 @@ class ActivationMaps(InsightCallback):
                 tiles = to_uint8(normalize_minmax(maps))
                 image = to_uint8(self.probe_x[i], lo, hi)
                 image = image.mean(-1).astype(np.uint8) if image.shape[-1] != 1 else image[..., 0]
-                image = _resize_nearest(image, maps.shape[1:])
+                image = resize_nearest(image, maps.shape[1:])
                 labels = [self.label_text(i, predicted)] + [f"ch{c}" for c in range(len(maps))]
                 picture = grid(np.concatenate([image[None], tiles]), labels=labels)
                 self.writer.image(f"activations/{lyr.name}/sample_{i}", picture, step)
-
-
-def _resize_nearest(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    rows = (np.arange(shape[0]) * image.shape[0] / shape[0]).astype(int)
-    cols = (np.arange(shape[1]) * image.shape[1] / shape[1]).astype(int)
-    return image[rows][:, cols]
 
 
 class ModelSummary(InsightCallback):

@@ -13,6 +13,7 @@ from keras_insight.render.images import (
     normalize_minmax,
     normalize_symmetric,
     overlay,
+    resize_nearest,
     to_uint8,
     upscale_nearest,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "normalize_minmax",
     "normalize_symmetric",
     "overlay",
+    "resize_nearest",
     "robustness_curve_figure",
     "scatter_figure",
     "signed_heatmap",

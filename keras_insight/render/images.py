@@ -24,6 +24,7 @@ __all__ = [
     "normalize_symmetric",
     "overlay",
     "to_uint8",
+    "resize_nearest",
     "upscale_nearest",
 ]
 
@@ -204,10 +205,37 @@ def overlay(
     return to_uint8(blended, 0.0, 255.0)
 
 
-def upscale_nearest(images: Any, factor: int) -> np.ndarray:
-    """Enlarge by an integer ``factor`` with nearest-neighbour (each pixel -> a block).
+def resize_nearest(images: Any, shape: tuple[int, int]) -> np.ndarray:
+    """The one nearest-neighbour resizer: ``(H, W)`` -> ``shape`` = (h, w), any factors.
 
-    Layouts: ``(H, W)``, ``(N, H, W)`` or ``(N, H, W, C)``; dtype is kept.
+    Output pixel (i, j) takes input pixel (floor((i + 0.5) H / h), floor((j + 0.5) W / w))
+    (pixel centres, as ``PIL.Image.NEAREST``); an integer upscale repeats each pixel as a
+    block. Layouts: ``(H, W)``, ``(N, H, W)`` or ``(N, H, W, C)``; dtype is kept.
+
+    Example:
+        >>> resize_nearest(np.arange(4).reshape(2, 2), (4, 4))[0].tolist()
+        [0, 0, 1, 1]
+        >>> resize_nearest(np.arange(16).reshape(4, 4), (2, 2)).tolist()
+        [[5, 7], [13, 15]]
+    """
+    x = np.asarray(images)
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(f"images must be (H, W), (N, H, W) or (N, H, W, C), got {x.shape}")
+    h_axis = 0 if x.ndim == 2 else 1
+    src_h, src_w = x.shape[h_axis], x.shape[h_axis + 1]
+    h, w = int(shape[0]), int(shape[1])
+    if h < 1 or w < 1:
+        raise ValueError(f"shape must be positive (h, w), got {shape}.")
+    if (h, w) == (src_h, src_w):
+        return x
+    rows = np.minimum(((np.arange(h) + 0.5) * src_h / h).astype(np.int64), src_h - 1)
+    cols = np.minimum(((np.arange(w) + 0.5) * src_w / w).astype(np.int64), src_w - 1)
+    return np.take(np.take(x, rows, axis=h_axis), cols, axis=h_axis + 1)
+
+
+def upscale_nearest(images: Any, factor: int) -> np.ndarray:
+    """Enlarge by an integer ``factor`` (each pixel -> a block): :func:`resize_nearest` to
+    (factor H, factor W).
 
     Example:
         >>> upscale_nearest(np.array([[1, 2]]), 2).tolist()
@@ -219,10 +247,8 @@ def upscale_nearest(images: Any, factor: int) -> np.ndarray:
     x = np.asarray(images)
     if x.ndim not in (2, 3, 4):
         raise ValueError(f"images must be (H, W), (N, H, W) or (N, H, W, C), got {x.shape}")
-    if factor == 1:
-        return x
     h_axis = 0 if x.ndim == 2 else 1
-    return np.repeat(np.repeat(x, factor, axis=h_axis), factor, axis=h_axis + 1)
+    return resize_nearest(x, (x.shape[h_axis] * factor, x.shape[h_axis + 1] * factor))
 
 
 def figure_to_array(fig: Figure, *, close: bool = True) -> np.ndarray:

@@ -82,11 +82,11 @@ def _resize_nearest(images: np.ndarray, size: int) -> np.ndarray:
     if (h, w) == (size, size):
         return images
     # keep aspect: fit the longer side, centre on a square tile
+    from keras_insight.render import resize_nearest
+
     scale = size / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    ys = np.minimum((np.arange(nh) + 0.5) / scale, h - 1).astype(np.int64)
-    xs = np.minimum((np.arange(nw) + 0.5) / scale, w - 1).astype(np.int64)
-    small = images[:, ys][:, :, xs]
+    small = resize_nearest(images, (nh, nw))
     out = np.full((n, size, size, images.shape[3]), 255, np.uint8)
     oy, ox = (size - nh) // 2, (size - nw) // 2
     out[:, oy : oy + nh, ox : ox + nw] = small

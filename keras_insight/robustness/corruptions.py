@@ -114,16 +114,10 @@ def corrupt(
 
 def _warp(x: np.ndarray, theta: np.ndarray, zoom: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """Rotate by theta, zoom and shift (pixels) about the centre; batched, one op."""
-    n, h, w, _ = x.shape
-    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
-    cos, sin = np.cos(theta) / zoom, np.sin(theta) / zoom
-    # output p -> input c + A (p - c) - t, A = R(theta) / zoom
-    a0, a1, b0, b1 = cos, -sin, sin, cos
-    a2 = cx - a0 * cx - a1 * cy - shift[:, 0]
-    b2 = cy - b0 * cx - b1 * cy - shift[:, 1]
-    t = np.stack([a0, a1, a2, b0, b1, b2, np.zeros(n), np.zeros(n)], 1).astype(np.float32)
-    out = keras.ops.image.affine_transform(x, t, interpolation="bilinear", fill_mode="nearest")
-    return np.asarray(keras.ops.convert_to_numpy(out), np.float32)
+    from keras_insight.render.geometry import affine_warp
+
+    out = affine_warp(x, theta, zoom, shift, fill_mode="nearest")
+    return np.asarray(out.numpy(), np.float32)
 
 
 @dataclass

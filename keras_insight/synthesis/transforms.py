@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
+from keras_insight.render.geometry import affine_warp
+
 
 class Transform:
     """Base class of the seeded transforms."""
@@ -116,26 +118,9 @@ class Scale(Transform):
 
 
 def rotate_image(x, angle, fill_mode: str = "REFLECT"):
-    """Rotate by ``angle`` radians about the image centre, bilinear; angle 0 is exact identity."""
-    shape = tf.shape(x)
-    h, w = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
-    angle = tf.cast(angle, tf.float32)
-    cos, sin = tf.cos(angle), tf.sin(angle)
-    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
-    # output (x, y) -> input (a0 x + a1 y + a2, b0 x + b1 y + b2)
-    a2 = cx - cos * cx + sin * cy
-    b2 = cy - sin * cx - cos * cy
-    zero = tf.zeros([])
-    m = tf.stack([cos, -sin, a2, sin, cos, b2, zero, zero])[None]
-    m = tf.tile(m, [shape[0], 1])
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=x,
-        transforms=m,
-        output_shape=shape[1:3],
-        interpolation="BILINEAR",
-        fill_mode=fill_mode,
-        fill_value=0.0,
-    )
+    """Rotate by ``angle`` radians about the image centre, bilinear; angle 0 is exact identity
+    (:func:`keras_insight.render.geometry.affine_warp`)."""
+    return affine_warp(x, angle, fill_mode=fill_mode)
 
 
 class Rotate(Transform):
