@@ -173,6 +173,9 @@ class _CAM(_CAMBase):
 
     def weights(self, acts, grads, logits, class_idx, ctx):
         kernel = tf.cast(ctx[0], tf.float32)  # (K, classes), read live at call time
+        if kernel.shape[-1] == 1:  # one unit: class 0 scores -z, class 1 and None z
+            sign = tf.where(class_idx == 0, -1.0, 1.0)
+            return tf.transpose(kernel) * sign[:, None]
         idx = tf.where(class_idx < 0, tf.argmax(logits, -1, output_type=tf.int32), class_idx)
         return tf.transpose(tf.gather(kernel, idx, axis=1))
 

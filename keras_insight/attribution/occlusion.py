@@ -125,7 +125,8 @@ def occlusion(
         acts, logits = fwd(occl)
         logits = tf.cast(logits, tf.float32)
         clean_logits = tf.reshape(logits, [tf.shape(xb)[0], q1, -1])[:, 0]
-        ib = tf.where(ib < 0, tf.argmax(clean_logits, -1, output_type=tf.int32), ib)
+        if logits.shape[-1] != 1:  # one unit: "predicted" (-1) scores the output itself
+            ib = tf.where(ib < 0, tf.argmax(clean_logits, -1, output_type=tf.int32), ib)
         rep = tf.repeat(ib, q1)
         if probability:
             s = tf.gather(tf.nn.softmax(logits, -1), rep, axis=-1, batch_dims=1)
