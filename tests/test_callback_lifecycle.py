@@ -393,10 +393,11 @@ def test_same_instances_append_across_fits(tmp_path, data):
     x, y, _ = data
     d = str(tmp_path)
     m = input_cnn()
-    cbs = [GradCAM((x, y), d, num_samples=2), ConfusionMatrix((x, y), d)]
+    cbs = [GradCAM((x, y), d, num_samples=2), ConfusionMatrix((x, y), d), ModelSummary(log_dir=d)]
     m.fit(x, y, epochs=2, verbose=0, callbacks=cbs)
     m.fit(x, y, epochs=4, initial_epoch=2, verbose=0, callbacks=cbs)
     assert sorted(os.listdir(tmp_path)) == ["insight"]
+    assert _steps(tmp_path / "insight", "model/summary") == [0]  # written once per run
     assert _steps(tmp_path / "insight", "gradcam/grad_cam/overlay") == [0, 1, 2, 3]
     assert _steps(tmp_path / "insight", "confusion/accuracy") == [0, 1, 2, 3]
 

@@ -203,7 +203,11 @@ class ModelSummary(InsightCallback):
     requires_data = False
 
     def on_ready(self) -> None:
-        self._run_log(0)
+        # once per run directory: the same instance in a later fit (initial_epoch) appends
+        # to its run, which already holds the summary at step 0
+        if getattr(self, "_summary_run", None) != (self.run_name, id(self.model)):
+            self._summary_run = (self.run_name, id(self.model))
+            self._run_log(0)
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         self._last_epoch = epoch
