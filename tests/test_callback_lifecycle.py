@@ -482,7 +482,8 @@ def test_sigmoid_heads_run_every_class_callback(tmp_path, data, units):
         target = yb.astype("float32")
     d = str(tmp_path)
     cm = ConfusionMatrix((x, yb), d)
-    cbs = [cm, GradCAM((x, yb), d, num_samples=4), ClassSynthesis(d, validation_data=(x, yb), steps=2)]
+    cs = ClassSynthesis(d, validation_data=(x, yb), steps=2)
+    cbs = [cm, GradCAM((x, yb), d, num_samples=4), cs]
     m.fit(x, target, epochs=1, verbose=0, callbacks=cbs)
     assert not any(c.disabled or c.failures for c in cbs), [
         (c.family, c.disabled_reason, dict(c.failures)) for c in cbs
@@ -492,6 +493,9 @@ def test_sigmoid_heads_run_every_class_callback(tmp_path, data, units):
         pred = (logits[:, 0] > 0.5).astype(int)
         assert cm.matrix.shape == (2, 2)
         assert np.trace(cm.matrix) == int((pred == yb).sum())
+        # one sigmoid unit still has two classes to synthesise: z up (1) and z down (0)
+        assert cs._classes == [0, 1]
+        assert {"synthesis/class_0", "synthesis/class_1"} <= set(read_events(tmp_path))
 
 
 def test_targets_on_one_unit_heads():

@@ -8,7 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from keras_insight.callbacks.base import InsightCallback, unpack_validation_data
+from keras_insight.callbacks.base import (
+    InsightCallback,
+    head_kind,
+    predicted_classes,
+    unpack_validation_data,
+)
 from keras_insight.core.engine import logits as model_logits
 from keras_insight.core.input_range import as_float32
 from keras_insight.core.introspection import require_spatial, resolve_layer
@@ -229,6 +234,9 @@ class ClassSynthesis(_SynthesisCallback):
     def validate(self) -> None:
         super().validate()
         k = int(model_logits(self.model, np.zeros((1, *self._shape), np.float32)).shape[-1])
+        # one sigmoid unit: two classes, 1 maximises the logit z, 0 maximises -z
+        self._binary = k == 1 and head_kind(self.model) == "binary"
+        k = 2 if self._binary else k
         if isinstance(self.classes, str):
             if self.classes != "all":
                 raise ValueError(f"classes must be 'all' or a list of ints, got {self.classes!r}.")
@@ -241,13 +249,18 @@ class ClassSynthesis(_SynthesisCallback):
                     f"ClassSynthesis: classes {bad or '[]'} out of range: the model has {k} classes (0..{k - 1})."
                 )
 
+    def _objective(self, c: int):
+        if getattr(self, "_binary", False):
+            return class_logit(0) if c == 1 else class_logit(0) * -1.0
+        return class_logit(c)
+
     def _name(self, c: int) -> str:
         names = self.class_names
         return str(names[c]) if names is not None and c < len(names) else str(c)
 
     def log(self, step: int) -> None:
-        images = self._synthesise([class_logit(c) for c in self._classes])
-        predicted = model_logits(self.model, images).argmax(-1)
+        images = self._synthesise([self._objective(c) for c in self._classes])
+        predicted = predicted_classes(model_logits(self.model, images))
         pics = self._pictures(images)
         labels = [
             f"{self._name(c)} p:{self._name(int(p))}" for c, p in zip(self._classes, predicted)
