@@ -305,7 +305,7 @@ class NearestNeighbors(_FeatureCallback):
     to the query is.
 
     Args:
-        query: query images ``x`` or ``(x, y)`` (the probe set is drawn from it).
+        validation_data: query images ``x`` or ``(x, y)`` (the probe set is drawn from it).
         gallery: gallery ``x`` or ``(x, y)`` arrays.
         log_dir: run directory. k: neighbours per side (default 5; a gallery of fewer
             than k images shrinks it to the gallery size, with a note). num_samples:
@@ -319,9 +319,16 @@ class NearestNeighbors(_FeatureCallback):
     """
 
     def __init__(
-        self, query=None, gallery=None, log_dir="logs", *, k: int = 5, num_samples: int = 8, **kw
+        self,
+        validation_data=None,
+        gallery=None,
+        log_dir="logs",
+        *,
+        k: int = 5,
+        num_samples: int = 8,
+        **kw,
     ):
-        super().__init__(query, log_dir, num_samples=num_samples, **kw)
+        super().__init__(validation_data, log_dir, num_samples=num_samples, **kw)
         if gallery is None:
             raise ValueError(
                 "NearestNeighbors needs a gallery: pass gallery=(x, y) arrays to search in."
@@ -401,11 +408,12 @@ class MaxActivatingPatches(InsightCallback):
     one row per channel, beside their guided-backprop projections. Tag
     ``patches/<layer>`` (and ``patches/<layer>/guided_backprop``).
 
-    Streams ``data`` (array or ``tf.data.Dataset``) with bounded memory. Expensive: by
-    default every 5 epochs and at the end of training.
+    Streams ``validation_data`` (array or ``tf.data.Dataset``) with bounded memory.
+    Expensive: by default every 5 epochs and at the end of training.
 
     Args:
-        data: images ``x``, ``(x, ...)``, or a ``tf.data.Dataset`` of batches to search.
+        validation_data: the data set to search (the training set works too): images
+            ``x``, ``(x, ...)``, or a ``tf.data.Dataset`` of batches.
         layer: a layer with a 4-D output.
         channels: channel ids; default the first ``max_channels``.
         log_dir: run directory. k: patches per channel (default 9). max_channels: 16.
@@ -421,7 +429,7 @@ class MaxActivatingPatches(InsightCallback):
 
     def __init__(
         self,
-        data=None,
+        validation_data=None,
         layer=None,
         channels: Sequence[int] | None = None,
         log_dir="logs",
@@ -434,6 +442,7 @@ class MaxActivatingPatches(InsightCallback):
         **kw,
     ):
         super().__init__(None, log_dir, freq=freq, **kw)
+        data = validation_data  # searched in full each log, not a probe set: not the base's
         if data is None or layer is None:
             raise ValueError(
                 "MaxActivatingPatches needs data to search and a layer with a 4-D output."

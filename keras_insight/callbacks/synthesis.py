@@ -223,13 +223,10 @@ class ClassSynthesis(_SynthesisCallback):
             freq=freq,
             seed=seed,
             input_range=input_range,
+            class_names=class_names,
             **kwargs,
         )
-        self.classes, self.class_names, self.per_class_images = (
-            classes,
-            class_names,
-            per_class_images,
-        )
+        self.classes, self.per_class_images = classes, per_class_images
 
     def validate(self) -> None:
         super().validate()
@@ -384,12 +381,13 @@ class FeatureInversion(InsightCallback):
     ``.../pixel_error`` (||x* - x0|| / ||x0||: how much of the image the layer kept).
 
     Args:
-        sample: images (N, H, W, C) to invert (a few; each layer costs ``steps`` passes).
+        validation_data: images (N, H, W, C) to invert, or ``(x, y)`` (a few; each layer
+            costs ``steps`` passes).
         layers: layers whose features are inverted.
         log_dir: run directory.
         freq: every ``freq`` epochs (default 10; expensive). steps: default 256.
         lambda_alpha, lambda_tv, lr, param: see :func:`keras_insight.synthesis.invert`.
-        input_range: inferred from ``sample`` when None.
+        input_range: inferred from ``validation_data`` when None.
 
     Example:
         >>> import numpy as np
@@ -401,7 +399,7 @@ class FeatureInversion(InsightCallback):
 
     def __init__(
         self,
-        sample: Any,
+        validation_data: Any,
         layers: Sequence[Any],
         log_dir: str = "logs",
         *,
@@ -413,8 +411,8 @@ class FeatureInversion(InsightCallback):
         lr: float = 0.05,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("num_samples", len(sample))
-        super().__init__(sample, log_dir, freq=freq, **kwargs)
+        kwargs.setdefault("num_samples", len(validation_data))
+        super().__init__(validation_data, log_dir, freq=freq, **kwargs)
         if isinstance(layers, (str, int)):
             layers = [layers]
         if not layers:
