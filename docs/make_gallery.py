@@ -9,6 +9,11 @@ logged picture of every image tag as ``<tag with / replaced by __>.png`` (the fi
 the summary; per-sample tags keep sample 0 only) and an ``index.md`` listing them with
 their pixel sizes. These are the pictures TensorBoard shows; the getting-started page
 links to them. About two minutes on 2 CPU cores.
+
+``--screenshots`` also starts TensorBoard on the run and saves what a browser shows
+(headless Chromium through selenium, as ``scripts/dashboard_figures.py`` does): the
+Scalars tab (Keras's loss and accuracy beside the insight scalars) and the Images tab, as
+``docs/images/tensorboard_scalars.png`` and ``docs/images/tensorboard_images.png``.
 """
 
 from __future__ import annotations
@@ -77,6 +82,42 @@ def dump(log_dir: str, out: Path) -> list[tuple[str, tuple[int, ...]]]:
     return written
 
 
+def screenshots(log_dir: str, out: Path) -> list[Path]:
+    """Save TensorBoard's Scalars and Images tabs, as a browser shows them, under ``out``."""
+    import shutil
+    import tempfile
+    import time
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from keras_insight.tensorboard.server import TensorBoardServer
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    profile = tempfile.mkdtemp(prefix="ki-chromium-")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 f"--user-data-dir={profile}", "--window-size=1280,1000"):  # fmt: skip
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    pages = {
+        "tensorboard_scalars.png": "#scalars&tagFilter=epoch_accuracy%7Cepoch_loss%7Cconfusion%2Faccuracy",
+        "tensorboard_images.png": "#images&tagFilter=gradcam%7Cfilters%2Fconv1",
+    }
+    written = []
+    try:
+        with TensorBoardServer(log_dir) as tb:
+            for name, page in pages.items():
+                driver.get(tb.url + "/" + page)
+                time.sleep(8)  # TensorBoard loads its data lazily; no readiness hook to wait on
+                driver.save_screenshot(str(out / name))
+                written.append(out / name)
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+    return written
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--from", dest="source", default=None, help="dump this log_dir, no training")
@@ -84,6 +125,7 @@ def main() -> None:
     p.add_argument("--out", default=str(HERE / "images" / "gallery"))
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--limit", type=int, default=12000)
+    p.add_argument("--screenshots", action="store_true", help="also screenshot TensorBoard")
     args = p.parse_args()
     log_dir = args.source
     if log_dir is None:
@@ -94,6 +136,9 @@ def main() -> None:
         log_dir = args.log_dir
     for tag, shape in dump(log_dir, Path(args.out)):
         print(f"{shape[1]:5d} x {shape[0]:5d}  {tag}")
+    if args.screenshots:
+        for path in screenshots(log_dir, Path(args.out).parent):
+            print(f"screenshot {path}")
 
 
 if __name__ == "__main__":
