@@ -70,10 +70,9 @@ class _AttributionCallback(InsightCallback):
         target: str = "predicted",
         alpha: float = 0.5,
         cmap: str = "jet",
-        class_names: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(validation_data, log_dir, **kwargs)
+        super().__init__(validation_data, log_dir, **kwargs)  # class_names: the base's
         if target not in ("predicted", "true"):
             raise ValueError(f"target must be 'predicted' or 'true', got {target!r}.")
         self.target = target
@@ -81,7 +80,6 @@ class _AttributionCallback(InsightCallback):
         self._constant_noted = False
         self.alpha = alpha
         self.cmap = cmap
-        self.class_names = class_names
 
     # subclasses: compute (N, H, W) maps for self.probe_x and these targets
     def maps(self, targets: np.ndarray) -> dict[str, np.ndarray]:  # pragma: no cover

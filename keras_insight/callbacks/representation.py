@@ -70,13 +70,11 @@ class _FeatureCallback(InsightCallback):
         *,
         layer=None,
         pool="avg",
-        class_names=None,
         **kw,
     ):
-        super().__init__(validation_data, log_dir, **kw)
+        super().__init__(validation_data, log_dir, **kw)  # class_names: the base's
         self.layer = layer
         self.pool = pool
-        self.class_names = list(class_names) if class_names is not None else None
         self._layer = None
 
     def validate(self) -> None:
