@@ -301,6 +301,24 @@ def test_cell(fn, kind, case):
         assert msg == "", msg
 
 
+def test_multi_output_needs_output_only_where_a_head_is_read():
+    m = model_of("multi_output")
+    feats = ki.features(m, X_OK, layer="gap")  # a layer: no head is read
+    np.testing.assert_allclose(
+        feats, ki.activation_maps(m, X_OK, ["conv1"])[0].mean((1, 2)), rtol=1e-5, atol=1e-6
+    )
+    with pytest.raises(ValueError, match=r"outputs \['class_head', 'box_head'\].*output='class_head'"):
+        ki.maximize(m, class_logit(1), steps=2, input_range=(0, 1))
+    img = ki.maximize(m, class_logit(1), steps=2, input_range=(0, 1), output="box_head")
+    assert img.shape == (1, *SHAPE)
+    img = ki.maximize(m, ki.synthesis.channel("conv1", 0), steps=2, input_range=(0, 1))
+    assert img.shape == (1, *SHAPE)
+    with pytest.raises(ValueError, match=r"output=5 is out of range.*\['class_head', 'box_head'\]"):
+        ki.saliency(m, X_OK, output=5)
+    with pytest.raises(ValueError, match=r"No output named 'head'.*\['class_head', 'box_head'\]"):
+        ki.grad_cam(m, X_OK, output="head")
+
+
 def test_tally(capsys):
     """Print how the table's cells ended (the closing note quotes it)."""
     if not TALLY:

@@ -38,7 +38,9 @@ def features(
     check_images(model, x)
     x = as_float32(x, ndim=None)
     lyr = default_feature_layer(model, output) if layer is None else resolve_layer(model, layer)
-    (acts,), _ = forward_outputs(model, x, [lyr], output=output, batch_size=batch_size)
+    (acts,), _ = forward_outputs(  # activations only: no head is read (any output will do)
+        model, x, [lyr], output=output, linear_head=False, batch_size=batch_size
+    )
     if acts.ndim == 4 and pool is not None:
         if pool == "avg":
             return acts.mean(axis=(1, 2))
