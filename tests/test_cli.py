@@ -12,6 +12,11 @@ def test_demo_then_analyze(tmp_path, capsys):
     assert main([*argv, "--log-dir", str(log_dir), "--save", str(saved)]) == 0
     out = capsys.readouterr().out
     assert f"tensorboard --logdir {log_dir}" in out
+    assert "--samples_per_plugin=images=100" in out  # every epoch's image kept
+    # keras.callbacks.TensorBoard shares the run: loss and accuracy next to the insight tags
+    train = read_events(str(log_dir / "train"))
+    assert [s for s, _ in train["epoch_loss"]] == [0, 1]
+    assert "epoch_accuracy" in train
     ev = read_events(str(log_dir / "insight"))
     assert [s for s, _ in ev["filters/conv1"]] == [0, 1]
     assert "conv1" in ev["model/summary"][0][1]
