@@ -252,21 +252,7 @@ def grad_cam_plus_plus(
         >>> grad_cam_plus_plus(small_cnn(), np.random.rand(1, 16, 16, 3)).shape
         (1, 16, 16)
 
-    Args:
-        model: a Keras model (Sequential, Functional or nested).
-        x: images (N, H, W, C) (or (N, H, W) grayscale).
-        targets: int | per-sample ints | None (predicted class) | callable on logits |
-            ``neuron(...)``/``channel(...)``.
-        layer: the feature layer (name, index or object); default: the last 4-D layer
-            before the head.
-        output: which output of a multi-output model.
-        batch_size: internal batch size.
-        relu: apply the ReLU at the layer's resolution before upsampling (False gives the
-            upsampled signed map).
-        return_weights: also return the channel weights (N, K).
-
-    Returns:
-        (N, H, W) float32 maps, bilinearly upsampled to the input size.
+    Args and returns: as :func:`grad_cam`.
     """
     return _grad_cam_pp(
         model,
@@ -299,21 +285,7 @@ def cam(
         >>> cam(gap_cnn(), np.random.rand(1, 16, 16, 3), 0).shape
         (1, 16, 16)
 
-    Args:
-        model: a Keras model (Sequential, Functional or nested).
-        x: images (N, H, W, C) (or (N, H, W) grayscale).
-        targets: int | per-sample ints | None (predicted class) | callable on logits |
-            ``neuron(...)``/``channel(...)``.
-        layer: the feature layer (name, index or object); default: the last 4-D layer
-            before the head.
-        output: which output of a multi-output model.
-        batch_size: internal batch size.
-        relu: apply the ReLU at the layer's resolution before upsampling (False gives the
-            upsampled signed map).
-        return_weights: also return the channel weights (N, K).
-
-    Returns:
-        (N, H, W) float32 maps, bilinearly upsampled to the input size.
+    Args and returns: as :func:`grad_cam`.
     """
     return _cam(
         model,
