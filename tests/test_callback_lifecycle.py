@@ -140,6 +140,7 @@ def test_sequential_without_input_every_callback_works(tmp_path, data, logs):
     ev = read_events(tmp_path)
     # the summary knows the input shape the data gave the model: 16x16 maps, 6 channels
     summary = ev["model/summary"][0][1]
+    assert "Input shape: (None, 16, 16, 3)" in summary
     assert "(None, 16, 16, 6)" in summary and "conv2" in summary
     assert {"filters/conv1", "filters/conv2", "gradcam/grad_cam/overlay"} <= set(ev)
     assert ev["filters/conv1"][0][0] == 0

@@ -5,11 +5,19 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from keras_insight.core.introspection import is_subclassed, iter_layers, layer_output_shapes
+from keras_insight.core.introspection import (
+    input_shape,
+    is_subclassed,
+    iter_layers,
+    layer_output_shapes,
+)
 
 
 def model_summary(model: keras.Model, x=None) -> str:
     """Markdown table of layers: path, type, output shape, parameter count, plus totals.
+
+    The first line after the title is the input shape (``(None, H, W, C)``), from the model
+    or, for a model built without ``keras.Input`` and never called, from data ``x``.
 
     Example:
         >>> import keras
@@ -20,6 +28,10 @@ def model_summary(model: keras.Model, x=None) -> str:
     total = int(sum(np.prod(w.shape) for w in model.weights))
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     lines = [f"**{model.name}** ({type(model).__name__})", ""]
+    try:
+        lines += [f"Input shape: {(None, *input_shape(model, x))}", ""]
+    except ValueError:  # a subclassed or unbuilt model without data: no input shape known
+        pass
     if is_subclassed(model):
         lines.append("Subclassed model: layer graph unknown until called.")
     else:
