@@ -126,8 +126,9 @@ def degenerate(maps: np.ndarray) -> np.ndarray:
     return flat.max(axis=1) == flat.min(axis=1)
 
 
-def warn_degenerate(maps: np.ndarray, what: str) -> None:
-    flags = degenerate(maps)
+def warn_degenerate(maps: np.ndarray, what: str, flags: np.ndarray | None = None) -> None:
+    """Warn once per call when maps are constant (``flags``: precomputed :func:`degenerate`)."""
+    flags = degenerate(maps) if flags is None else np.asarray(flags)
     if flags.any():
         logger.warning(
             "%s: %d of %d maps are constant (all zeros); returned as zeros. Check the target "

@@ -9,7 +9,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_insight._config import logger
 from keras_insight.attribution._common import (
     baseline_array,
     prepare_images,
@@ -109,14 +108,7 @@ def _direct(model, x, targets, *, method, reduce, output, batch_size) -> np.ndar
     f = compiled(model, key, fn, sig)
     check_targets_in_range(model, key, f, target, idx, logits_at=2)
     maps, constant, _ = run_batched(f, x, idx, batch_size=batch_size)
-    if constant.any():
-        logger.warning(
-            "saliency(%s): %d of %d maps are constant (all zeros); returned as zeros. Check "
-            "the target class (check with keras_insight.attribution.degenerate).",
-            method,
-            int(constant.sum()),
-            constant.size,
-        )
+    warn_degenerate(maps, f"saliency({method})", flags=constant)  # flags computed in-graph
     return maps
 
 
@@ -361,7 +353,6 @@ def _smooth(
 
 
 @guard_nonfinite("saliency")
-@guard_nonfinite("saliency")
 def saliency(
     model: keras.Model,
     x: Any,
@@ -468,7 +459,6 @@ def _quadrature(steps: int, quadrature: str) -> tuple[np.ndarray, np.ndarray]:
     raise ValueError(f"quadrature must be 'gauss_legendre' or 'midpoint', got {quadrature!r}.")
 
 
-@guard_nonfinite("integrated_gradients")
 @guard_nonfinite("integrated_gradients")
 def integrated_gradients(
     model: keras.Model,
