@@ -9,7 +9,7 @@ import numpy as np
 
 from keras_insight.core.engine import forward_outputs
 from keras_insight.core.input_range import as_float32
-from keras_insight.core.introspection import default_feature_layer, resolve_layer
+from keras_insight.core.introspection import default_feature_layer, num_outputs, resolve_layer
 from keras_insight.core.validation import check_images
 
 
@@ -38,8 +38,9 @@ def features(
     check_images(model, x)
     x = as_float32(x, ndim=None)
     lyr = default_feature_layer(model, output) if layer is None else resolve_layer(model, layer)
-    (acts,), _ = forward_outputs(  # activations only: no head is read (any output will do)
-        model, x, [lyr], output=output, linear_head=False, batch_size=batch_size
+    several = output is None and num_outputs(model) > 1  # no head is read: any output will do
+    (acts,), _ = forward_outputs(
+        model, x, [lyr], output=output, linear_head=not several, batch_size=batch_size
     )
     if acts.ndim == 4 and pool is not None:
         if pool == "avg":

@@ -370,6 +370,11 @@ def _outputs(model: keras.Model) -> list[Any]:
         return []
 
 
+def num_outputs(model: keras.Model) -> int:
+    """How many outputs the model declares (0 when unknown: unbuilt or subclassed)."""
+    return len(_outputs(model))
+
+
 def _select_output(model: keras.Model, output: int | str | None) -> Any:
     outputs = list(model.outputs)
     if output is None:
