@@ -9,7 +9,7 @@ import numpy as np
 
 from keras_insight.callbacks.base import InsightCallback, predicted_classes
 from keras_insight.render import grid, to_uint8
-from keras_insight.render.plots import robustness_curve_figure
+from keras_insight.render.plots import invariance_figure, robustness_curve_figure
 from keras_insight.robustness.attacks import attack_losses, binary_head, check_norm
 from keras_insight.robustness.corruptions import (
     TRANSFORMS,
@@ -216,7 +216,7 @@ class Invariance(InsightCallback):
         self.last_report = r
         for tag, value in r.scalars("invariance").items():
             self.writer.scalar(tag, value, step)
-        self.writer.figure("invariance/summary", r.figure(), step)
+        self.writer.figure("invariance/summary", invariance_figure(r, stacked=True), step)
         if step == 0 or self._last_logged is None:  # the examples never change: write once
             self.writer.image("invariance/examples", self._examples(), step)
 

@@ -84,9 +84,13 @@ def robustness_curve_figure(report) -> Figure:
     return fig
 
 
-def invariance_figure(report):
+def invariance_figure(report, *, stacked: bool = False):
     """Accuracy (when labels were given), flip rate and feature cosine vs severity, one
-    line per transform, on the user's pyplot (headless: Agg by itself)."""
+    line per transform, on the user's pyplot (headless: Agg by itself).
+
+    ``stacked=True`` puts the panels one under the other, 420 px wide: it reads at
+    TensorBoard's card width (about 350 px), where three side-by-side panels (1200 px) are
+    shrunk to a third."""
     import matplotlib.pyplot as plt
 
     panels = [("flip rate", report.flip_rate)]
@@ -94,7 +98,11 @@ def invariance_figure(report):
         panels.insert(0, ("accuracy", report.accuracy))
     if any(v is not None for v in report.feature_cosine.values()):
         panels.append(("feature cosine", report.feature_cosine))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
+    if stacked:
+        fig, axes = plt.subplots(len(panels), 1, figsize=(4.2, 2.9 * len(panels)), squeeze=False)
+        axes = axes.T
+    else:
+        fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
     sev = [0, *report.severities]
     # distinct marker and dash per transform: coinciding curves stay visible
     markers, dashes = "osD^vP*X", ["-", "--", ":", "-."]
