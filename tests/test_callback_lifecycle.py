@@ -447,6 +447,9 @@ def test_head_kinds():
     assert head_kind(input_cnn(3, "sigmoid", "binary_crossentropy")) == "multilabel"
     assert head_kind(input_cnn(1, None, "mse")) == "regression"
     assert head_kind(input_cnn(2, None, "mse")) == "regression"  # two regression targets
+    separate = keras.Sequential([keras.Input((4,)), L.Dense(1), L.Activation("sigmoid")])
+    assert head_kind(separate) == "binary"
+    assert head_kind(keras.Sequential([keras.Input((4,)), L.Dense(3), L.Softmax()])) == "multiclass"
 
 
 def test_regression_head_skips_class_callbacks_with_one_warning(tmp_path, data, logs):

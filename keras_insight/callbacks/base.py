@@ -680,8 +680,13 @@ def head_kind(model: Any) -> str:
         return "unknown"
     units = getattr(head, "units", None) or getattr(head, "filters", None)
     act = getattr(getattr(head, "activation", None), "__name__", "linear")
-    if units is None:
-        return "unknown"
+    if isinstance(head, keras.layers.Softmax):
+        act = "softmax"
+    if units is None:  # a separate Activation/Softmax layer ends the model
+        try:
+            units = int(model.outputs[0].shape[-1])
+        except (AttributeError, ValueError, TypeError, IndexError):
+            return "unknown"
     if act == "sigmoid":
         return "binary" if units == 1 else "multilabel"
     if units == 1:
