@@ -117,6 +117,7 @@ def test_keys_and_one_hot_labels(saved, tmp_path, capsys):
         (["{d}/m.keras", "--data", "fashion_mnist"], ["28x28x1", "8x8x1"]),
         (["{d}/m.keras", "--data", "{d}/val.npz", "--input-range", "1,0"], ["hi > lo"]),
         (["{d}/m.keras", "--data", "{d}/val.npz", "--methods", "gradcan"], ["unknown method"]),
+        (["{d}", "--data", "{d}/val.npz"], ["not a SavedModel"]),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(saved, tmp_path, capsys, args, words):
@@ -202,3 +203,15 @@ def test_debug_shows_the_error_and_unsafe_loads_lambda_models(saved, tmp_path):
     with pytest.raises(UsageError, match="--unsafe"):
         main([*argv, "--debug"])
     assert main([*argv, "--unsafe", "--methods", "filters"]) == 0
+
+
+def test_savedmodel_folder_runs_the_layer_free_analyses(saved, tmp_path, capsys):
+    keras.utils.set_random_seed(0)
+    _model().export(str(tmp_path / "sm"), verbose=False)
+    rc = main(["analyze", str(tmp_path / "sm"), "--data", str(saved / "val.npz"), "--methods",
+               "saliency,confusion", "--log-dir", str(tmp_path / "r")])  # fmt: skip
+    assert rc == 0, _err(capsys)
+    ev = read_events(str(tmp_path / "r" / "insight"))
+    assert any(t.startswith("saliency/") for t in ev) and any(
+        t.startswith("confusion/") for t in ev
+    )
