@@ -29,7 +29,9 @@ from keras_insight.core.introspection import Forward
 from keras_insight.core.targets import ClassTarget, Target, check_class_range, resolve_targets
 from keras_insight.core.validation import check_images
 
-DEFAULT_BATCH_SIZE = 128
+#: the one default internal batch size (model inputs per compiled call) of every method;
+#: attacks used 256 and gradients 128: 256 keeps a 256-image PGD in one call
+DEFAULT_BATCH_SIZE = 256
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LOCK = threading.RLock()
 #: how often each cached function was traced: key -> count (tests assert no retrace)
