@@ -11,7 +11,7 @@ import pytest
 from conftest import assert_unchanged, snapshot
 
 from keras_insight import datasets
-from keras_insight.callbacks.synthesis import ClassSynthesis
+from keras_insight.callbacks.synthesis import ClassSynthesis, FeatureInversion
 from keras_insight.core import engine, logits
 from keras_insight.render import enlarge, signed_heatmap, to_uint8
 from keras_insight.synthesis import (
@@ -267,6 +267,19 @@ def test_class_synthesis_without_data_stays_fourier_and_checks_shapes(tmp_path):
         _fit(small_cnn(seed=3), [bad], _images(16))
     with pytest.raises(TypeError, match="param must be"):
         ClassSynthesis(tmp_path, param=3)
+
+
+def test_feature_inversion_callback_takes_a_prior(tmp_path):
+    m = small_cnn(seed=4)
+    prior = data_prior(_images(), components=16, weight=1e-3)
+    sample = _images(2, seed=6)
+    cb = FeatureInversion(sample, ["conv2"], log_dir=tmp_path, freq=1, steps=5, param=prior,
+                          strict=True)
+    _fit(m, [cb], _images(16))
+    _, err = invert(m, sample, "conv2", steps=5, param=prior, input_range=(0, 1))
+    ev = read_events(str(tmp_path / "insight"))
+    got = ev["synthesis/inversion/conv2/pixel_error"][-1][1]
+    assert got == pytest.approx(float(err["pixel_error"].mean()), rel=1e-4)
 
 
 # ------------------------------------------------------------ trained models
