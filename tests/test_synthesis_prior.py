@@ -273,8 +273,9 @@ def test_feature_inversion_callback_takes_a_prior(tmp_path):
     m = small_cnn(seed=4)
     prior = data_prior(_images(), components=16, weight=1e-3)
     sample = _images(2, seed=6)
-    cb = FeatureInversion(sample, ["conv2"], log_dir=tmp_path, freq=1, steps=5, param=prior,
-                          strict=True)
+    cb = FeatureInversion(
+        sample, ["conv2"], log_dir=tmp_path, freq=1, steps=5, param=prior, strict=True
+    )
     _fit(m, [cb], _images(16))
     _, err = invert(m, sample, "conv2", steps=5, param=prior, input_range=(0, 1))
     ev = read_events(str(tmp_path / "insight"))
