@@ -129,3 +129,25 @@ def test_standard_suite_traces_each_function_once(tmp_path, data):
     _fit(m, x, y, cbs, epochs=2)
     new = {k: v - before.get(k, 0) for k, v in engine.TRACE_COUNTS.items() if v > before.get(k, 0)}
     assert all(v == 1 for v in new.values()), new
+
+
+def test_pass_serves_a_model_that_takes_any_image_size():
+    keras.utils.set_random_seed(6)
+    m = keras.Sequential(
+        [
+            keras.Input((None, None, 3)),
+            keras.layers.Conv2D(4, 3, activation="relu", name="c"),
+            keras.layers.GlobalAveragePooling2D(name="g"),
+            keras.layers.Dense(3),
+        ]
+    )
+    rng = np.random.default_rng(1)
+    big, small = rng.random((5, 16, 16, 3), "float32"), rng.random((4, 12, 12, 3), "float32")
+    a, b = _Owner(), _Owner()
+    pp = probe_pass(m)
+    pp.register(a, big, features=("g", "avg"))
+    pp.register(b, small, features=("g", "avg"))
+    out_a, out_b = pp.outputs(a, step=0), pp.outputs(b, step=0)
+    assert pp.passes == 1
+    np.testing.assert_allclose(out_a.logits, engine.logits(m, big), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out_b.features, features(m, small, "g"), rtol=1e-5, atol=1e-6)

@@ -95,7 +95,6 @@ class ProbePass:
         self._requests: dict[tuple, _Request] = {}
         self._index: dict[bytes, int] = {}
         self._rows: list[np.ndarray] = []
-        self._x: np.ndarray | None = None
         self._key: tuple | None = None
         self._reset_results()
         #: forward passes run (one per epoch when every request is due together)
@@ -138,7 +137,6 @@ class ProbePass:
                 if j is None:
                     j = self._index[k] = len(self._rows)
                     self._rows.append(row)
-                    self._x = None
                 rows[i] = j
             self._requests[(id(owner), name)] = _Request(owner, rows, resolved, feature)
             self._reset_results()
@@ -230,8 +228,6 @@ class ProbePass:
 
     def _compute(self, todo: np.ndarray, specs: list, layers: list, act_pos: dict) -> None:
         model = self._model()
-        if self._x is None:  # register() resets it, and the results, when rows are added
-            self._x = np.stack(self._rows)
         feat_layers = [lyr for lyr, _ in specs]
         fwd = get_forward(model, tuple(feat_layers) + tuple(layers))
         n_f = len(feat_layers)
@@ -243,15 +239,20 @@ class ProbePass:
             maps = [tf.cast(tf.gather(a, pick), tf.float32) for a in acts[n_f:]]
             return tf.cast(logits, tf.float32), feats, maps
 
-        shape = self._x.shape[1:]
-        key = ("probe_pass", fwd.key, tuple(pools), shape)
-        sig = [tf.TensorSpec((None, *shape), tf.float32), tf.TensorSpec((None,), tf.int32)]
-        f = compiled(model, key, fn, sig)
-        bs = 512
-        for start in range(0, len(todo), bs):
-            idx = todo[start : start + bs]
+        by_shape: dict[tuple, list[int]] = {}  # a model taking any size: one call per size
+        for i in todo:
+            by_shape.setdefault(self._rows[int(i)].shape, []).append(int(i))
+        chunks = []
+        for shape, rows in by_shape.items():
+            key = ("probe_pass", fwd.key, tuple(pools), shape)
+            sig = [tf.TensorSpec((None, *shape), tf.float32), tf.TensorSpec((None,), tf.int32)]
+            f = compiled(model, key, fn, sig)
+            chunks += [(f, np.array(rows[s : s + 512])) for s in range(0, len(rows), 512)]
+        for f, idx in chunks:
             pick = [k for k, i in enumerate(idx) if int(i) in act_pos]
-            logits, feats, maps = f(tf.constant(self._x[idx]), tf.constant(pick, tf.int32))
+            # rows are views into the callbacks' own probe arrays: no second copy is kept
+            xb = np.stack([self._rows[int(i)] for i in idx])
+            logits, feats, maps = f(tf.constant(xb), tf.constant(pick, tf.int32))
             logits = logits.numpy()
             if self._logits is None:
                 self._logits = np.zeros((len(self._rows), logits.shape[-1]), np.float32)
