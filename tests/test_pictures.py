@@ -121,3 +121,16 @@ def test_drop_self_matches_keeps_order():
     idx = np.array([[7, 3, 9, 1], [2, 7, 5, 0]])
     assert drop_self_matches(idx, np.array([7, 7]), 3).tolist() == [[3, 9, 1], [2, 5, 0]]
     assert drop_self_matches(idx, np.array([-1, 4]), 2).tolist() == [[7, 3], [2, 7]]
+
+
+def test_wide_grids_get_labels_that_survive_the_card_shrink():
+    from keras_insight.render.grids import CARD_FONT_SIZE, CARD_WIDTH, display_font_size
+
+    labels = [f"#{i}" for i in range(16)]  # short labels under large tiles (filter grids)
+    g = grid(np.zeros((16, 28, 28)), labels=labels, scale=5)
+    tile_w = (g.shape[1] - 1) // 4 - 1
+    size = display_font_size(g.shape[1], labels, tile_w)
+    assert size > FONT_SIZE  # the 4x4 grid is wider than a card: a larger font...
+    assert size * CARD_WIDTH / g.shape[1] >= CARD_FONT_SIZE  # ...still 10 px once shrunk
+    # a label that would not fit its tile at the larger size keeps the base size
+    assert display_font_size(900, ["a very long label for a tile"], 60) == FONT_SIZE

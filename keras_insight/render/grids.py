@@ -21,6 +21,7 @@ __all__ = [
     "filter_grid",
     "font",
     "grid",
+    "display_font_size",
     "label_height",
     "wrap_label",
 ]
@@ -55,17 +56,20 @@ def font(size: int = FONT_SIZE) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
-def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    return font(FONT_SIZE)
+#: Width (px) TensorBoard's Images tab fits a picture into; wider pictures are shrunk.
+CARD_WIDTH = 340
+#: Font size (px) labels should keep once a picture is shrunk to ``CARD_WIDTH``.
+CARD_FONT_SIZE = 10
+_MAX_FONT_SIZE = 22
 
 
-def _width(text: str) -> int:
-    return int(math.ceil(_font().getlength(text)))
+def _width(text: str, size: int = FONT_SIZE) -> int:
+    return int(math.ceil(font(size).getlength(text)))
 
 
-def _line_height() -> int:
+def _line_height(size: int = FONT_SIZE) -> int:
     # "Ag" fixes the line height, so labels with and without descenders align.
-    return int(_font().getbbox("Ag")[3]) + 1
+    return int(font(size).getbbox("Ag")[3]) + 1
 
 
 def _text_size(texts: Sequence[str]) -> tuple[int, int]:
@@ -73,15 +77,17 @@ def _text_size(texts: Sequence[str]) -> tuple[int, int]:
     return max((_width(t) for t in texts), default=0), _line_height()
 
 
-def _ellipsize(text: str, width: int) -> str:
-    if _width(text) <= width:
+def _ellipsize(text: str, width: int, size: int = FONT_SIZE) -> str:
+    if _width(text, size) <= width:
         return text
-    while text and _width(text + "\u2026") > width:
+    while text and _width(text + "\u2026", size) > width:
         text = text[:-1]
     return text + "\u2026"
 
 
-def wrap_label(text: str, width: int, max_lines: int = _MAX_LINES) -> list[str]:
+def wrap_label(
+    text: str, width: int, max_lines: int = _MAX_LINES, size: int = FONT_SIZE
+) -> list[str]:
     """Fit ``text`` into ``width`` pixels (less the margins): one line if it fits, else
     two lines split at the space that balances them best ("true Coat" / "pred Shirt"); a
     line that still does not fit ends in an ellipsis, so labels never run into the
@@ -94,27 +100,48 @@ def wrap_label(text: str, width: int, max_lines: int = _MAX_LINES) -> list[str]:
     text = str(text)
     usable = width - 2 * _TEXT_MARGIN
     words = text.split(" ")
-    if _width(text) <= usable or max_lines < 2 or len(words) < 2:
-        return [_ellipsize(text, usable)]
+    if _width(text, size) <= usable or max_lines < 2 or len(words) < 2:
+        return [_ellipsize(text, usable, size)]
     k = min(
         range(1, len(words)),
-        key=lambda k: max(_width(" ".join(words[:k])), _width(" ".join(words[k:]))),
+        key=lambda k: max(_width(" ".join(words[:k]), size), _width(" ".join(words[k:]), size)),
     )
-    return [_ellipsize(" ".join(words[:k]), usable), _ellipsize(" ".join(words[k:]), usable)]
+    first, rest = " ".join(words[:k]), " ".join(words[k:])
+    return [_ellipsize(first, usable, size), _ellipsize(rest, usable, size)]
 
 
-def _balanced_width(text: str, max_lines: int = _MAX_LINES) -> int:
+def _balanced_width(text: str, max_lines: int = _MAX_LINES, size: int = FONT_SIZE) -> int:
     """Narrowest width (px) that shows ``text`` in ``max_lines`` lines broken at spaces."""
     words = str(text).split(" ")
     if max_lines < 2 or len(words) < 2:
-        return _width(text)
+        return _width(text, size)
     # the best two-line break: the split whose longer half is shortest
     return min(
-        max(_width(" ".join(words[:k])), _width(" ".join(words[k:]))) for k in range(1, len(words))
+        max(_width(" ".join(words[:k]), size), _width(" ".join(words[k:]), size))
+        for k in range(1, len(words))
     )
 
 
-def label_height(labels: Sequence[str], width: int | None = None) -> int:
+def display_font_size(picture_width: int, labels: Sequence[str], tile_width: int) -> int:
+    """Label font size (px) for a picture ``picture_width`` px wide: :data:`FONT_SIZE`, or
+    larger so the text is still :data:`CARD_FONT_SIZE` px once TensorBoard shrinks the
+    picture to its :data:`CARD_WIDTH` px card, as long as every label still fits its tile
+    in two lines (a wide comparison panel keeps the base size rather than cut its labels).
+
+    Example:
+        >>> display_font_size(300, ["cat"], 64), display_font_size(560, ["cat"], 140)
+        (14, 17)
+    """
+    want = min(_MAX_FONT_SIZE, math.ceil(CARD_FONT_SIZE * picture_width / CARD_WIDTH))
+    size = max(FONT_SIZE, want)
+    while size > FONT_SIZE and any(
+        _balanced_width(t, size=size) + 2 * _TEXT_MARGIN > tile_width for t in labels
+    ):
+        size -= 1
+    return size
+
+
+def label_height(labels: Sequence[str], width: int | None = None, size: int = FONT_SIZE) -> int:
     """Height in pixels of the label strip ``grid`` puts under each tile.
 
     ``width`` is the tile width the labels wrap to (default: one line each).
@@ -125,8 +152,8 @@ def label_height(labels: Sequence[str], width: int | None = None) -> int:
     """
     lines = 1
     if width is not None:
-        lines = max((len(wrap_label(t, width)) for t in labels), default=1)
-    return lines * _line_height() + 2 * _TEXT_MARGIN
+        lines = max((len(wrap_label(t, width, size=size)) for t in labels), default=1)
+    return lines * _line_height(size) + 2 * _TEXT_MARGIN
 
 
 def _luminance(rgb: Sequence[float]) -> float:
@@ -152,9 +179,10 @@ def _label_strips(
     height: int,
     background: tuple[int, int, int],
     colors: Sequence[Sequence[int]] | None,
+    size: int = FONT_SIZE,
 ) -> np.ndarray:
     """Render one ``(height, width, 3)`` strip per label, wrapped to the tile width."""
-    fnt = _font()
+    fnt = font(size)
     # Black text on light pads, white on dark ones.
     default = (0, 0, 0) if sum(background) >= 3 * 128 else (255, 255, 255)
     strips = np.empty((len(labels), height, width, 3), dtype=np.uint8)
@@ -162,8 +190,8 @@ def _label_strips(
         img = Image.new("RGB", (width, height), background)
         fill = _readable(colors[i], background) if colors is not None else default
         draw = ImageDraw.Draw(img)
-        for k, line in enumerate(wrap_label(text, width)):
-            y = _TEXT_MARGIN - 1 + k * _line_height()
+        for k, line in enumerate(wrap_label(text, width, size=size)):
+            y = _TEXT_MARGIN - 1 + k * _line_height(size)
             draw.text((_TEXT_MARGIN, y), line, fill=fill, font=fnt)
         strips[i] = np.asarray(img)
     return strips
@@ -251,9 +279,10 @@ def grid(
     fill = fill.astype(np.uint8)
 
     if labels is not None:
-        lh = label_height(labels, w)
+        size = display_font_size(pad + ncols * (w + pad), labels, w)
+        lh = label_height(labels, w, size)
         bg = tuple(int(v) for v in fill) if c == 3 else (int(fill[0]),) * 3
-        x = np.concatenate([x, _label_strips(labels, w, lh, bg, label_colors)], axis=1)
+        x = np.concatenate([x, _label_strips(labels, w, lh, bg, label_colors, size)], axis=1)
         h += lh
 
     # Vectorised layout: pad each cell bottom/right, reshape to (rows, cols) cells, then
