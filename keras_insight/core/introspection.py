@@ -81,7 +81,9 @@ def _check_model(model: Any) -> None:
         )
 
 
-def _require_graph(model: Any, what: str) -> None:
+def require_graph(model: Any, what: str) -> None:
+    """Raise :class:`SubclassedModelError` (naming ``what`` and the alternatives) for a
+    subclassed model, whose layer graph is unknown."""
     if is_subclassed(model):
         raise SubclassedModelError(
             f"{what} needs the model's layer graph, but {type(model).__name__} is a subclassed "
@@ -136,7 +138,7 @@ def layer_output_shapes(model: keras.Model, x: Any = None) -> dict[int, tuple]:
     Computed by replaying the model on a symbolic ``keras.Input``; never reads the Keras-2
     ``layer.output_shape``.
     """
-    _require_graph(model, "Layer output shapes")
+    require_graph(model, "Layer output shapes")
     cache = _SHAPES_CACHE.setdefault(model, {})
     shape = input_shape(model, x)
     if shape not in cache:
@@ -205,7 +207,7 @@ def resolve_layer(
     Names are searched in nested models too. A wrong name raises ``ValueError`` listing the
     valid names.
     """
-    _require_graph(model, f"Resolving layer {layer!r}")
+    require_graph(model, f"Resolving layer {layer!r}")
     entries = list(iter_layers(model))
     if isinstance(layer, keras.layers.Layer):
         if any(lyr is layer for _, lyr in entries):
@@ -256,7 +258,7 @@ def default_spatial_layer(model: keras.Model, x: Any = None) -> keras.layers.Lay
         >>> default_spatial_layer(m).name
         'c'
     """
-    _require_graph(model, "Finding the default spatial layer")
+    require_graph(model, "Finding the default spatial layer")
     shapes = layer_output_shapes(model, x)
     last, _ = _spatial_end(model, shapes)
     if last is None:
@@ -344,7 +346,7 @@ def _unwrap_last(model: keras.Model) -> tuple[keras.Model, keras.layers.Layer]:
 
 def output_layer(model: keras.Model, output: int | str | None = None) -> keras.layers.Layer:
     """The layer that produces the (selected) output of the model, nested models unwrapped."""
-    _require_graph(model, "Finding the output layer")
+    require_graph(model, "Finding the output layer")
     if is_sequential(model):
         if output not in (None, 0):
             raise ValueError("A Sequential model has a single output; use output=None.")
@@ -498,7 +500,7 @@ class Forward:
         self.linear_head = linear_head
         self.relu = relu
         if layers and is_subclassed(model):
-            _require_graph(model, "Layer activations")
+            require_graph(model, "Layer activations")
         self.layers = [resolve_layer(model, lyr) for lyr in layers]
         self._head: keras.layers.Layer | None = None
         if is_subclassed(model):

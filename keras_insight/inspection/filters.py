@@ -7,13 +7,13 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_insight.core.introspection import _require_graph, iter_layers, resolve_layer
+from keras_insight.core.introspection import iter_layers, require_graph, resolve_layer
 from keras_insight.render import normalize_symmetric
 
 
 def conv_layers(model: keras.Model) -> list[tuple[str, keras.layers.Layer]]:
     """``(path, layer)`` of every layer with a 4-D kernel (Conv2D, Conv2DTranspose, ...)."""
-    _require_graph(model, "Listing convolution layers")
+    require_graph(model, "Listing convolution layers")
     out = []
     for path, layer in iter_layers(model):
         kernel = _kernel(layer)
