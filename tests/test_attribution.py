@@ -330,7 +330,7 @@ def test_pre_relu_grad_cam_is_cam_over_z():
     np.testing.assert_allclose(A.grad_cam(m, x, 1), np.maximum(A.grad_cam(m, x, 1, relu=False), 0))
 
 
-@pytest.mark.parametrize("fn", [A.grad_cam, A.grad_cam_plus_plus])
+@pytest.mark.parametrize("fn", [A.grad_cam, A.grad_cam_plus_plus, A.score_cam])
 def test_grad_cam_relu_at_layer_resolution_then_upsample(fn):
     # SPEC 4.3: map = upsample(ReLU(sum_k w_k A^k)), the order of Selvaraju et al.
     keras.utils.set_random_seed(3)

@@ -311,7 +311,8 @@ def score_cam(
     return_weights=False,
 ):
     """Score-CAM (Wang et al. 2020), gradient-free: w = softmax_k f(x * M_k) with M_k the
-    upsampled, min-max normalised channel A^k; map = ReLU(sum_k w_k upsample(A^k)).
+    upsampled, min-max normalised channel A^k; map = upsample(ReLU(sum_k w_k A^k)), the ReLU
+    at the layer's resolution as for Grad-CAM (pytorch-grad-cam's order).
 
     All N*K masked inputs go through one compiled forward in chunks of ``batch_size``.
 
@@ -343,9 +344,10 @@ def score_cam(
     scores = scores.reshape(n, k)
     w = np.exp(scores - scores.max(axis=1, keepdims=True))
     w = (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
-    maps = np.einsum("nhwk,nk->nhw", up, w).astype(np.float32)
+    cam_small = np.einsum("nhwk,nk->nhw", acts.astype(np.float32), w)
     if relu:
-        maps = np.maximum(maps, 0.0)
+        cam_small = np.maximum(cam_small, 0.0)
+    maps = _upsample(tf.constant(cam_small), tuple(x.shape[1:3])).numpy().astype(np.float32)
     warn_degenerate(maps, "score_cam")
     return (maps, w) if return_weights else maps
 
