@@ -606,7 +606,8 @@ def skip_nonfinite(model: Any, step: int, family: str) -> bool:
     1.0), so they are skipped. One warning per step names the first non-finite layer for
     all callbacks together; the weights are read once per step."""
     iterations = getattr(getattr(model, "optimizer", None), "iterations", None)
-    key = (id(model), step, None if iterations is None else int(iterations))
+    # a MirroredVariable under tf.distribute has no __int__: read it as numpy
+    key = (id(model), step, None if iterations is None else int(np.asarray(iterations)))
     if _NONFINITE.get("key") != key:
         _NONFINITE.update(key=key, reason=nonfinite_weights(model), warned=False)
     reason = _NONFINITE["reason"]
