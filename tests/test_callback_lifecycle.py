@@ -377,8 +377,15 @@ def test_new_callback_set_in_used_log_dir_gets_a_new_run(tmp_path, data, logs):
     m = input_cnn()
     first = [GradCAM((x, y), d, num_samples=2), ConfusionMatrix((x, y), d)]
     m.fit(x, y, epochs=2, verbose=0, callbacks=first)
-    second = [GradCAM((x, y), d, num_samples=2), ConfusionMatrix((x, y), d)]
+    second = [
+        GradCAM((x, y), d, num_samples=2),
+        ConfusionMatrix((x, y), d),
+        EmbeddingProjector((x, y), d, num_samples=8),
+    ]
     m.fit(x, y, epochs=3, verbose=0, callbacks=second)
+    # the projector files go with the run's event files
+    assert (tmp_path / "insight_1" / "projector_config.pbtxt").exists()
+    assert not (tmp_path / "insight" / "projector_config.pbtxt").exists()
     assert {c.run_name for c in first} == {"insight"}
     assert {c.run_name for c in second} == {"insight_1"}  # one set shares one run
     assert _steps(tmp_path / "insight", "gradcam/grad_cam/overlay") == [0, 1]
