@@ -319,6 +319,18 @@ def test_multi_output_needs_output_only_where_a_head_is_read():
         ki.grad_cam(m, X_OK, output="head")
 
 
+@pytest.mark.parametrize("fn", ["saliency", "grad_cam", "features", "pgd", "invert"])
+def test_multi_input_list_or_array_is_one_line(fn):
+    m = model_of("multi_input")
+    meta = np.zeros((N, 4), "float32")
+    for x, got in ((X_OK, "one array"), ([X_OK, meta], "a list of 2 arrays")):
+        with pytest.raises(ValueError) as e:
+            FUNCS[fn][0](m, x, "multi_input", {})
+        msg = str(e.value)
+        assert "\n" not in msg and got in msg
+        assert "takes 2 inputs (image (16, 16, 3), meta (4,))" in msg
+
+
 def test_tally(capsys):
     """Print how the table's cells ended (the closing note quotes it)."""
     if not TALLY:
