@@ -98,7 +98,7 @@ def check_images(
         >>> try:
         ...     check_images(m, np.zeros((2, 8, 8, 1)))
         ... except ValueError as e:
-        ...     print(str(e)[:62])
+        ...     print(str(e)[:63])
         x: expected (8, 8, 3), got (8, 8, 1) per sample for model 'seq'
     """
     if not isinstance(model, keras.Model):
