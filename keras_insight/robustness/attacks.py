@@ -375,7 +375,6 @@ def run_pgd(model, x, labels, eps, cfg: AttackConfig, *, tile: int = 1) -> Attac
 
 
 @guard_nonfinite("pgd")
-@guard_nonfinite("pgd")
 def pgd(
     model: keras.Model,
     x: Any,
@@ -457,7 +456,6 @@ def run_fgsm(model, x, labels, eps, cfg: AttackConfig) -> AttackResult:
     return AttackResult(xa, z, attack_success(z, labels, cfg.targeted, cfg.binary))
 
 
-@guard_nonfinite("fgsm")
 @guard_nonfinite("fgsm")
 def fgsm(
     model: keras.Model,
