@@ -229,13 +229,12 @@ def class_indices(
     num_classes: int | None = None,
     *,
     what: str = "labels",
-    integral: bool = True,
 ) -> np.ndarray:
     """The one label normaliser: ints, one-hot rows or (N, 1) columns -> (n,) int32 classes.
 
     One-hot (or probability) rows become their argmax. Raises a one-line ValueError for a
-    count that is not one per sample, non-integer values (unless ``integral=False``, which
-    truncates), negative classes, and, given ``num_classes``, classes out of range.
+    count that is not one per sample, non-integer values, negative classes, and, given
+    ``num_classes``, classes out of range.
 
     Example:
         >>> class_indices([[0, 1], [1, 0]], 2).tolist()
@@ -252,7 +251,7 @@ def class_indices(
             f"{what}: got shape {np.shape(y)} for {n} samples; give one per sample (one label "
             "per sample: a class index or a one-hot row)."
         )
-    if integral and not np.issubdtype(arr.dtype, np.integer):
+    if not np.issubdtype(arr.dtype, np.integer):
         if not np.all(np.mod(arr, 1) == 0):
             raise ValueError(f"{what} must be integer class indices (or one-hot rows).")
     arr = arr.astype(np.int32)
