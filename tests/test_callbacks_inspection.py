@@ -9,7 +9,7 @@ from conftest import assert_unchanged, snapshot
 from keras_insight.callbacks import ActivationMaps, FilterGrid, InsightCallback, ModelSummary
 from keras_insight.callbacks.base import stratified_indices, unpack_validation_data
 from keras_insight.inspection import dead_channel_fraction, filter_tiles, high_frequency_ratio
-from keras_insight.render import grid, to_uint8
+from keras_insight.render import filter_grid, to_uint8
 from keras_insight.tensorboard.events import read_events
 from keras_insight.tensorboard.server import TensorBoardServer
 
@@ -72,13 +72,15 @@ def test_filter_grid_tiles_and_scalar(tmp_path):
         np.testing.assert_allclose(
             tiles[j], 0.5 + k[..., j] / (2 * np.abs(k[..., j]).max()), rtol=1e-6
         )
-    expected = grid(to_uint8(tiles), pad=1, pad_value=255, scale=8)
+    # the picture is those tiles laid out by the render layer: a near-square labelled grid
+    expected = filter_grid(to_uint8(tiles), 1)
     np.testing.assert_array_equal(ev["filters/conv1"][-1][1][0], expected)
     # deeper layer: grayscale tiles, one row per filter
     k2 = m.get_layer("conv2").kernel.numpy()
     t2 = filter_tiles(k2, max_channels=8)
     img2 = ev["filters/conv2"][-1][1][0]
-    np.testing.assert_array_equal(img2, grid(to_uint8(t2), ncols=4, pad=1, pad_value=255, scale=8))
+    per_filter = min(k2.shape[2], 8)
+    np.testing.assert_array_equal(img2, filter_grid(to_uint8(t2), per_filter))
     ratio = ev["filters/conv1/high_frequency_ratio"][-1][1]
     assert ratio == pytest.approx(high_frequency_ratio(k), rel=1e-5)
 
