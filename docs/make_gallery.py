@@ -41,7 +41,7 @@ def train(log_dir: str, epochs: int, limit: int) -> None:
     names = datasets.class_names("fashion_mnist")
     model = demo_model(xt.shape[1:], len(names))
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    cbs = suite((xv, yv), log_dir, level="full", class_names=names)
+    cbs = suite((xv, yv), log_dir, level="full", class_names=names, overhead=None)
     model.fit(
         np.asarray(xt[:limit], "float32"),
         yt[:limit],

@@ -137,7 +137,11 @@ def demo(args: argparse.Namespace) -> int:
     (xt, yt), val, names = builtin_data(args.data, args.limit)
     model = demo_model(xt.shape[1:], len(names))
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    insight = suite(val, args.log_dir, level=args.level, seed=args.seed, class_names=names)
+    # overhead=None: the demo shows every view in its few epochs (suite()'s default budget
+    # would postpone most of them); it prints what that cost at the end
+    insight = suite(
+        val, args.log_dir, level=args.level, seed=args.seed, class_names=names, overhead=None
+    )
     print(
         f"keras-insight demo: {len(xt)} {args.data} training images, {args.epochs} epochs, "
         f"{len(insight)} insight callbacks -> {args.log_dir}",
@@ -439,6 +443,7 @@ def analyze(args: argparse.Namespace) -> int:
         class_names=names,
         input_range=args.input_range,
         strict=args.debug,
+        overhead=None,  # no training to take a share of: every analysis runs once
     )
     callbacks = choose_callbacks(every, methods, y is not None, notes)
     for note in notes:

@@ -149,7 +149,7 @@ def test_sequential_without_input_every_callback_works(tmp_path, data, logs):
 def test_suite_on_sequential_without_input_logs_everything(tmp_path, data):
     x, y, _ = data
     m = no_input_cnn()
-    cbs = suite((x, y), str(tmp_path), level="standard")
+    cbs = suite((x, y), str(tmp_path), level="standard", overhead=None)
     m.fit(x, y, epochs=1, batch_size=24, verbose=0, callbacks=cbs)  # one batch: epoch end
     assert all(not c.disabled and not c.failures for c in cbs), [
         (c.family, c.disabled_reason, dict(c.failures)) for c in cbs
@@ -204,7 +204,7 @@ def test_suite_on_subclassed_model_finishes_fit(tmp_path, data):
     m = SubclassedCNN(num_classes=3)
     m.compile("adam", "sparse_categorical_crossentropy")
     for level in ("light", "standard"):
-        cbs = suite((x, y), str(tmp_path / level), level=level)
+        cbs = suite((x, y), str(tmp_path / level), level=level, overhead=None)
         m.fit(x, y, epochs=1, verbose=0, callbacks=cbs)
         assert {c.family for c in cbs if c.disabled} <= LAYER_CALLBACKS
         assert any(not c.disabled for c in cbs)
@@ -298,7 +298,7 @@ def test_suite_and_neighbors_on_repeated_dataset(tmp_path, data, logs):
     ds = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(8)
     m = input_cnn()
     nn = NearestNeighbors(ds, ds, str(tmp_path), k=3, num_samples=4)
-    cbs = [*suite(ds, str(tmp_path), level="standard"), nn]
+    cbs = [*suite(ds, str(tmp_path), level="standard", overhead=None), nn]
     m.fit(x, y, epochs=1, verbose=0, callbacks=cbs)  # returns
     for c in cbs:
         assert not c.disabled and not c.failures, (c.family, c.disabled_reason, c.failures)
@@ -435,7 +435,7 @@ def test_interrupted_fit_leaves_readable_logs_and_next_set_gets_new_run(tmp_path
 
 def test_suite_with_fewer_than_five_images(tmp_path, data, logs):
     x, y, _ = data
-    cbs = suite((x[:3], y[:3]), str(tmp_path), level="standard")  # no error at construction
+    cbs = suite((x[:3], y[:3]), str(tmp_path), level="standard", overhead=None)  # no error at construction
     input_cnn().fit(x, y, epochs=1, verbose=0, callbacks=cbs)
     nn = next(c for c in cbs if isinstance(c, NearestNeighbors))
     # k shrinks to what the 3-image gallery holds (the query itself is not its neighbour)

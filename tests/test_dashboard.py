@@ -21,6 +21,7 @@ import time
 import keras
 import numpy as np
 import pytest
+from conftest import require, require_module
 
 from keras_insight.callbacks import (
     AdversarialRobustness,
@@ -57,7 +58,7 @@ def logs(tmp_path_factory):
     keras.utils.set_random_seed(0)
     m_suite = small_cnn(num_classes=3)
     m_suite.compile("adam", "sparse_categorical_crossentropy")
-    cbs = suite((xv, yv), str(root / "suite"), class_names=NAMES)
+    cbs = suite((xv, yv), str(root / "suite"), class_names=NAMES, overhead=None)
     m_suite.fit(x, y, epochs=EPOCHS, batch_size=32, verbose=0, callbacks=cbs)
     keras.utils.set_random_seed(1)
     model = small_cnn(num_classes=3)
@@ -224,9 +225,8 @@ def test_listing_and_run_route_return_what_was_written(logs, tb):
 
 def test_rust_data_server_serves_the_same_view(logs, tb):
     # A plain `tensorboard --logdir D` reads through the Rust data server when it can.
-    data_server = pytest.importorskip("tensorboard_data_server")
-    if not data_server.server_binary():
-        pytest.skip("no tensorboard-data-server binary for this platform")
+    data_server = require_module("tensorboard_data_server", "needs tensorboard-data-server")
+    require(data_server.server_binary(), "no tensorboard-data-server binary for this platform")
     with TensorBoardServer(logs["root"], load_fast=True) as fast:
         deadline = time.monotonic() + 60
         while set(fast.get_json("/data/plugin/insight/runs")["runs"]) != {RUN_A, RUN_B}:
@@ -340,9 +340,11 @@ CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
-        pytest.skip("needs Debian chromium and chromium-driver (scripts/install.sh dev)")
+    webdriver = require_module("selenium.webdriver", "needs selenium (pip install -e .[dev])")
+    require(
+        os.path.exists(CHROMIUM) and os.path.exists(DRIVER),
+        "needs Debian chromium and chromium-driver (scripts/install.sh dev)",
+    )
     from selenium.webdriver.chrome.service import Service
 
     profile = tempfile.mkdtemp(prefix="ki-chromium-")

@@ -46,7 +46,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
     with strategy.scope():
         model = small_cnn((16, 16, 3), num_classes=3, seed=0)
         model.compile("adam", "sparse_categorical_crossentropy")
-    cbs = suite((x, y), out, level="standard")
+    cbs = suite((x, y), out, level="standard", overhead=None)
     model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=cbs)
 
     # count every (tag, step) in the raw event files: each must be written once
@@ -126,7 +126,7 @@ def test_non_chief_worker_writes_nothing(tmp_path, rng, monkeypatch):
     y = np.arange(8) % 4
     m = small_cnn((16, 16, 3), num_classes=4, seed=0)
     m.compile("adam", "sparse_categorical_crossentropy")
-    cbs = suite((x, y), str(tmp_path / "logs"), level="light") + [
+    cbs = suite((x, y), str(tmp_path / "logs"), level="light", overhead=None) + [
         GradCAM((x, y), str(tmp_path / "logs"), num_samples=2)
     ]
     m.fit(x, y, epochs=1, verbose=0, callbacks=cbs)
@@ -201,7 +201,7 @@ def test_mixed_float16_training_with_suite(tmp_path, rng):
     m.compile("adam", "sparse_categorical_crossentropy")
     x = rng.random((24, 16, 16, 3)).astype("float32")
     y = np.arange(24) % 3
-    cbs = suite((x, y), str(tmp_path), level="standard")
+    cbs = suite((x, y), str(tmp_path), level="standard", overhead=None)
     m.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=cbs)
     assert not any(c.failures or c.disabled for c in cbs), [
         (type(c).__name__, c.disabled_reason, dict(c.failures)) for c in cbs

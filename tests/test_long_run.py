@@ -53,7 +53,7 @@ def test_standard_suite_every_epoch_for_32_epochs(tmp_path):
     x = x.astype("float32")
     model = small_cnn((16, 16, 3), num_classes=3, seed=0)
     model.compile("adam", "sparse_categorical_crossentropy")
-    cbs = suite((x, y), str(tmp_path), level="standard")
+    cbs = suite((x, y), str(tmp_path), level="standard", overhead=None)
     for cb in cbs:
         cb.freq = 1  # every family every epoch: the worst case for retracing and leaks
     monitor = _Monitor()

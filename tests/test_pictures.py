@@ -29,7 +29,7 @@ def images(tmp_path_factory):
     keras.utils.set_random_seed(0)
     model = demo_model(xt.shape[1:], len(names))
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    cbs = suite((xv[:200], yv[:200]), str(log), level="full", class_names=names)
+    cbs = suite((xv[:200], yv[:200]), str(log), level="full", class_names=names, overhead=None)
     model.fit(xt[:512], yt[:512], epochs=1, batch_size=128, verbose=0, callbacks=cbs)
     ev = read_events(str(log / "insight"))
     out = {}

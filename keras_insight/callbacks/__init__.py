@@ -6,6 +6,7 @@ under ``<log_dir>/insight/`` through one writer per run.
 
 from keras_insight.callbacks.attribution import GradCAM, Occlusion, Saliency
 from keras_insight.callbacks.base import InsightCallback
+from keras_insight.callbacks.budget import OverheadBudget
 from keras_insight.callbacks.inspection import ActivationMaps, FilterGrid, ModelSummary
 from keras_insight.callbacks.presets import suite
 from keras_insight.callbacks.representation import (
@@ -37,6 +38,7 @@ __all__ = [
     "ModelSummary",
     "NearestNeighbors",
     "Occlusion",
+    "OverheadBudget",
     "Saliency",
     "ShapeBias",
     "suite",

@@ -341,6 +341,10 @@ class InsightCallback(keras.callbacks.Callback):
             self.class_names = None if class_names is None else list(class_names)
         self.failures: collections.Counter = collections.Counter()
         self.seconds = 0.0
+        self.budget = None  # an OverheadBudget shared by the callbacks of a suite, or None
+        self.logs_done = 0  # logs written in this fit
+        self.last_cost: float | None = None  # seconds of the last log (the budget's estimate)
+        self._deferred = False  # a scheduled log the budget postponed: still due
         self.probe_x: np.ndarray | None = None
         self.probe_y: np.ndarray | None = None
         self.probe_extra: tuple = ()
@@ -490,6 +494,9 @@ class InsightCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None) -> None:
         self._last_logged = None
         self._last_epoch = None
+        self.logs_done, self._deferred = 0, False
+        if self.budget is not None:
+            self.budget.train_begin()
         self.disabled, self.disabled_reason, self._ready = False, None, False
         self.rng = np.random.default_rng(self.seed)
         start = time.perf_counter()  # .seconds: setup (probe read, validation) costs too
@@ -560,22 +567,47 @@ class InsightCallback(keras.callbacks.Callback):
                 raise
             self._count_failure(exc, step)
         finally:
-            self.seconds += time.perf_counter() - start
+            self.last_cost = time.perf_counter() - start
+            self.seconds += self.last_cost
         self._last_logged = step
+        self.logs_done += 1
+        self._deferred = False
+
+    def wants_log(self, phase: str, step: int) -> bool:
+        """Whether a log is due at ``step``: ``phase`` "epoch" (its ``freq``, or a log the
+        overhead budget postponed) or "end" (``at_train_end`` and not logged at ``step``)."""
+        if self.disabled or self.writer is None:
+            return False
+        if phase == "end":
+            return self.at_train_end and self._last_logged != step
+        return (step + 1) % self.freq == 0 or self._deferred
+
+    def _granted(self, phase: str, step: int) -> bool:
+        """The overhead budget's answer (always yes without one); a refusal defers."""
+        if self.budget is None or self.budget.grant(self, step, phase):
+            return True
+        self._deferred = True
+        return False
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        if self.budget is not None:
+            self.budget.epoch_begin(epoch)
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         self._last_epoch = epoch
+        if self.budget is not None:
+            self.budget.epoch_end(epoch)  # the first member closes the epoch's training time
         if not self._ensure_setup():
             return
-        if (epoch + 1) % self.freq == 0:
+        if self.wants_log("epoch", epoch) and self._granted("epoch", epoch):
             self._run_log(epoch)
 
     def on_train_end(self, logs=None) -> None:
         if (
-            self.at_train_end
-            and self._last_epoch is not None
-            and self._last_logged != self._last_epoch
+            self._last_epoch is not None
             and self._ensure_setup()
+            and self.wants_log("end", self._last_epoch)
+            and self._granted("end", self._last_epoch)
         ):
             self._run_log(self._last_epoch)
         if self._claim is not None:

@@ -209,8 +209,13 @@ class ModelSummary(InsightCallback):
             self._summary_run = (self.run_name, id(self.model))
             self._run_log(0)
 
+    def wants_log(self, phase: str, step: int) -> bool:
+        return False  # written once, at step 0, when the model is ready (on_ready)
+
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         self._last_epoch = epoch
+        if self.budget is not None:
+            self.budget.epoch_end(epoch)
         self._ensure_setup()
 
     def on_train_end(self, logs=None) -> None:

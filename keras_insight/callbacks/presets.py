@@ -9,6 +9,7 @@ import keras
 from keras_insight._config import logger
 from keras_insight.callbacks.attribution import GradCAM, Occlusion, Saliency
 from keras_insight.callbacks.base import MAX_SCAN
+from keras_insight.callbacks.budget import OverheadBudget
 from keras_insight.callbacks.inspection import ActivationMaps, FilterGrid, ModelSummary
 from keras_insight.callbacks.representation import (
     ConfusionMatrix,
@@ -18,6 +19,10 @@ from keras_insight.callbacks.representation import (
 )
 from keras_insight.callbacks.robustness import AdversarialRobustness, Invariance
 from keras_insight.callbacks.synthesis import ClassSynthesis
+
+#: Default share of training time a suite may spend, per level (issue 13's targets: the
+#: standard suite at most 10% of a 5-epoch run and 5% of a 10-epoch one, full at most 10%).
+OVERHEAD = {"light": 0.04, "standard": 0.04, "full": 0.08}
 
 
 def suite(
@@ -31,6 +36,7 @@ def suite(
     class_names: Any = None,
     model: keras.Model | None = None,
     max_scan: int = MAX_SCAN,
+    overhead: float | None | str = "auto",
 ) -> list[keras.callbacks.Callback]:
     """A sensible set of callbacks sharing one run directory and one probe seed.
 
@@ -50,6 +56,14 @@ def suite(
     ``max_scan`` samples (default 4096), once, without duplicates. A small probe set is
     fine: the nearest-neighbour ``k`` shrinks to the gallery size.
 
+    ``overhead``: the share of training time the whole set may spend (setup, tracing,
+    logging and writing included), enforced by one :class:`OverheadBudget`: a scheduled log
+    that does not fit is postponed to the next epoch end with room, views that logged least
+    go first. ``"auto"`` is ``OVERHEAD[level]`` (4% for light and standard, 8% for full);
+    ``None`` logs everything on its schedule (what ``keras-insight demo`` does, to show
+    every view in three epochs). The budget only ever drops or postpones logs; what is
+    written is the same as without it, at the epoch it was written.
+
     Example:
         >>> import numpy as np
         >>> cbs = suite((np.zeros((8, 8, 8, 1), "float32"), np.arange(8) % 2), "/tmp/ki_doc")
@@ -58,6 +72,7 @@ def suite(
     """
     if level not in ("light", "standard", "full"):
         raise ValueError(f"level must be 'light', 'standard' or 'full', got {level!r}.")
+    budget = OverheadBudget(OVERHEAD[level] if overhead == "auto" else overhead)
     common = dict(
         seed=seed,
         strict=strict,
@@ -74,6 +89,9 @@ def suite(
         cbs += _standard(validation_data, log_dir, common)
     if level == "full":
         cbs += _full(validation_data, log_dir, common)
+    for cb in cbs:
+        cb.budget = budget
+        budget.join(cb)
     if model is None:
         return cbs
     kept, skipped = [], []

@@ -1,0 +1,125 @@
+"""An overhead budget: the insight callbacks of one run share a fixed slice of its time.
+
+A callback's ``freq`` says how often it *may* log. With a budget, a scheduled log runs only
+while the time all callbacks of the run have spent (setup, tracing, logging, writing) stays
+within ``fraction`` of the training time measured so far::
+
+    spent + estimate(log) <= fraction * training_seconds
+
+``training_seconds`` is the sum of the epochs' wall time between ``on_epoch_begin`` and the
+first member's ``on_epoch_end`` (the callbacks' own logs happen after that, so they are not
+counted as training). A log that does not fit is *deferred*: it stays due and runs at the
+next epoch end (or at train end) that has room, with that epoch's step, so nothing is
+written with the wrong weights. At each epoch end (and at train end) the due callbacks are
+granted greedily, the ones that have logged least first (ties in suite order), so every
+view appears before any view appears twice. The estimate of a log is that callback's last
+measured log; a callback that has never logged is granted at most one per epoch end (its
+cost is learnt from that log), so the budget is exceeded by at most one unknown log.
+
+With ``fraction=None`` (or no budget) every log runs on its schedule.
+
+Example:
+    >>> b = OverheadBudget(0.1)
+    >>> class Cb:
+    ...     seconds, logs_done, last_cost = 0.0, 0, None
+    ...     def wants_log(self, phase, step): return True
+    >>> a, c = Cb(), Cb()
+    >>> b.join(a); b.join(c)
+    >>> b.train_seconds = 10.0          # 1 s of room at 10%
+    >>> a.last_cost, c.last_cost = 0.6, 0.6
+    >>> b.grant(a, 0, "epoch"), b.grant(c, 0, "epoch")   # only one 0.6 s log fits
+    (True, False)
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from typing import Any
+
+
+class OverheadBudget:
+    """Share of a run's training time that its insight callbacks may spend (see module doc).
+
+    Args:
+        fraction: the share, e.g. ``0.05`` for 5%; ``None`` grants every log.
+    """
+
+    def __init__(self, fraction: float | None) -> None:
+        if fraction is not None and not (isinstance(fraction, (int, float)) and 0 < fraction):
+            raise ValueError(
+                f"overhead must be a positive fraction of training time such as 0.05, or None "
+                f"for no limit; got {fraction!r}."
+            )
+        self.fraction = None if fraction is None else float(fraction)
+        self.train_seconds = 0.0
+        self._members: list[weakref.ref] = []
+        self._epoch_start: float | None = None
+        self._epoch_seen: int | None = None
+        self._plans: dict[tuple, set[int]] = {}
+        self.deferred = 0  # logs postponed for lack of budget in this run
+
+    # ---------------------------------------------------------------- membership
+    def join(self, cb: Any) -> None:
+        self._members.append(weakref.ref(cb))
+
+    def members(self) -> list[Any]:
+        return [m for m in (r() for r in self._members) if m is not None]
+
+    def spent(self) -> float:
+        """Seconds the members have spent in this object's lifetime (their ``.seconds``)."""
+        return sum(float(getattr(m, "seconds", 0.0)) for m in self.members())
+
+    # ---------------------------------------------------------------- the clock
+    def train_begin(self) -> None:
+        """A new ``fit``: plans are per step, so a second fit starts with fresh ones."""
+        self._plans.clear()
+        self._epoch_start, self._epoch_seen = None, None
+
+    def epoch_begin(self, epoch: int) -> None:
+        if self._epoch_start is None:
+            self._epoch_start = time.perf_counter()
+
+    def epoch_end(self, epoch: int) -> None:
+        """Called by every member; the first call of an epoch closes its training time."""
+        if self._epoch_start is not None:
+            self.train_seconds += time.perf_counter() - self._epoch_start
+            self._epoch_start = None
+            self._epoch_seen = epoch
+
+    # ---------------------------------------------------------------- decisions
+    def allowed(self) -> float:
+        return float("inf") if self.fraction is None else self.fraction * self.train_seconds
+
+    def grant(self, cb: Any, step: int, phase: str) -> bool:
+        """Whether ``cb`` may log now (``phase`` "epoch" or "end"); plans once per step."""
+        if self.fraction is None:
+            return True
+        key = (step, phase)
+        if key not in self._plans:
+            self._plans[key] = self._plan(phase, step)
+        granted = id(cb) in self._plans[key]
+        if not granted:
+            self.deferred += 1
+        return granted
+
+    def _plan(self, phase: str, step: int) -> set[int]:
+        members = self.members()
+        order = {id(m): i for i, m in enumerate(members)}
+        due = [m for m in members if m.wants_log(phase, step)]
+        due.sort(key=lambda m: (m.logs_done, order[id(m)]))
+        room = self.allowed() - self.spent()
+        plan: set[int] = set()
+        unknown_granted = False
+        for m in due:
+            cost = m.last_cost
+            if cost is None:
+                if unknown_granted or room <= 0:
+                    continue
+                unknown_granted = True
+                plan.add(id(m))
+                continue
+            if cost <= room:
+                plan.add(id(m))
+                room -= cost
+        return plan

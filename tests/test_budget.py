@@ -1,0 +1,109 @@
+"""The overhead budget: a suite spends at most its share of training time (issue 13)."""
+
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from keras_insight.callbacks import InsightCallback, OverheadBudget, suite
+from keras_insight.tensorboard.events import read_events
+
+LOG_COST = 0.05  # seconds each fake view takes to log
+EPOCH = 0.5  # seconds of "training" per epoch
+
+
+class SlowView(InsightCallback):
+    """A view whose log takes LOG_COST seconds and writes its step as a scalar."""
+
+    requires_data = False
+
+    def __init__(self, name, log_dir, **kw):
+        super().__init__(log_dir=log_dir, **kw)
+        self.name = name
+
+    def log(self, step):
+        time.sleep(LOG_COST)
+        self.writer.scalar(f"{self.name}/step", float(step), step)
+
+
+class Training(keras.callbacks.Callback):
+    """Makes each epoch take EPOCH seconds of training time."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        time.sleep(EPOCH)
+
+
+def _fit(views, epochs):
+    m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    m.compile("sgd", "mse")
+    x = np.zeros((4, 2), "float32")
+    m.fit(x, x[:, :1], epochs=epochs, verbose=0, callbacks=[*views, Training()])
+
+
+def _views(tmp_path, fraction, n=3):
+    budget = OverheadBudget(fraction)
+    views = [SlowView(f"v{i}", str(tmp_path)) for i in range(n)]
+    for v in views:
+        v.budget = budget
+        budget.join(v)
+    return budget, views
+
+
+def test_without_a_budget_every_view_logs_every_epoch(tmp_path):
+    _, views = _views(tmp_path, None)
+    _fit(views, 3)
+    ev = read_events(str(tmp_path / "insight"))
+    for i in range(3):
+        assert [s for s, _ in ev[f"v{i}/step"]] == [0, 1, 2]
+
+
+def test_budget_bounds_the_overhead_and_shares_it_fairly(tmp_path):
+    budget, views = _views(tmp_path, 0.1)  # 0.05 s of room per 0.5 s epoch: ~1 log per epoch
+    start = time.perf_counter()
+    _fit(views, 8)
+    wall = time.perf_counter() - start
+    spent = budget.spent()
+    # by construction: at most the share, plus one log whose cost was not known yet
+    assert spent <= 0.1 * budget.train_seconds + 1.5 * LOG_COST
+    # training time holds every epoch's training and none of the views' own time
+    assert 8 * EPOCH <= budget.train_seconds <= wall - spent
+    logs = [v.logs_done for v in views]
+    assert 4 <= sum(logs) <= 9 and budget.deferred > 0
+    # least-logged first: every view logged, and no view got two logs ahead of another
+    assert min(logs) >= 1 and max(logs) - min(logs) <= 1
+    ev = read_events(str(tmp_path / "insight"))
+    for i in range(3):
+        steps = [s for s, _ in ev[f"v{i}/step"]]
+        # a postponed log is written at the epoch it ran, with that epoch's step
+        assert steps == sorted(set(steps)) and all(0 <= s < 8 for s in steps)
+        assert [v for _, v in ev[f"v{i}/step"]] == [float(s) for s in steps]
+
+
+def test_budget_plan_is_greedy_by_least_logged_then_order():
+    class M:
+        seconds = 0.0
+
+        def __init__(self, cost, done):
+            self.last_cost, self.logs_done = cost, done
+
+        def wants_log(self, phase, step):
+            return True
+
+    b = OverheadBudget(0.1)
+    a, c, d = M(0.4, 2), M(0.4, 0), M(None, 0)
+    for m in (a, c, d):
+        b.join(m)
+    b.train_seconds = 5.0  # 0.5 s of room
+    # c (never logged, known cost) first, then the one unknown d; a would not fit after c
+    assert [b.grant(m, 3, "epoch") for m in (a, c, d)] == [False, True, True]
+    assert b.deferred == 1
+
+
+def test_suite_default_budget_and_bad_overhead(tmp_path):
+    cbs = suite((np.zeros((8, 8, 8, 1), "float32"), np.arange(8) % 2), str(tmp_path))
+    budgets = {id(cb.budget) for cb in cbs}
+    assert len(budgets) == 1 and cbs[0].budget.fraction == 0.04
+    assert all(cb.budget is None for cb in [SlowView("x", str(tmp_path))])
+    with pytest.raises(ValueError, match="overhead must be a positive fraction"):
+        suite((np.zeros((8, 8, 8, 1), "float32"), np.arange(8) % 2), str(tmp_path), overhead=-1)
