@@ -1,3 +1,4 @@
+import importlib
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -6,6 +7,30 @@ os.environ.setdefault("KERAS_INSIGHT_FAST", "1")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+#: CI sets CI=true and installs every optional piece (scripts/test.sh: extras dev,segment,
+#: Debian chromium + chromium-driver, dataset-fashion-mnist), so nothing may be missing there.
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require(ok, why: str) -> None:
+    """Skip the test when ``ok`` is false locally; fail it under CI (``CI=true``).
+
+    ``why`` says what is missing and how to get it. Platform skips that CI cannot fix (no
+    /proc, say) stay plain ``pytest.skip`` / ``skipif``.
+    """
+    if not ok:
+        if IN_CI:
+            pytest.fail(f"CI=true but {why}: CI must install it, not skip", pytrace=False)
+        pytest.skip(why)
+
+
+def require_module(name: str, why: str):
+    """Import and return module ``name``; when it is missing, :func:`require` decides."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        require(False, f"{why} ({exc})")
 
 
 @pytest.fixture

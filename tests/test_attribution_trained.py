@@ -5,6 +5,7 @@ the object (and GrabCut seeded by it recovers the object mask); the same CNN tra
 import keras
 import numpy as np
 import pytest
+from conftest import require_module
 
 from keras_insight.attribution import grad_cam
 from keras_insight.datasets import shapes
@@ -79,7 +80,7 @@ def test_grad_cam_pointing_game_unbiased_vs_spurious(trained, held_out):
 
 
 def test_saliency_segmentation_grabcut_recovers_the_object(trained, held_out):
-    pytest.importorskip("cv2")
+    require_module("cv2", "needs OpenCV (pip install -e .[segment])")
     from keras_insight.attribution import saliency_segmentation
 
     x, y, masks = (a[:60] for a in held_out)

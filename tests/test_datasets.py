@@ -8,15 +8,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require
 
 from keras_insight import datasets
 
 HAVE_DEBIAN_FASHION = all(
     (datasets.DEBIAN_FASHION_MNIST_DIR / f).is_file() for f in datasets.FASHION_MNIST_FILES.values()
 )
-needs_debian = pytest.mark.skipif(
-    not HAVE_DEBIAN_FASHION, reason=f"needs `{datasets.APT_INSTALL_HINT}`"
-)
+
+
+@pytest.fixture
+def debian_fashion():
+    require(HAVE_DEBIAN_FASHION, f"needs `{datasets.APT_INSTALL_HINT}`")
+
+
+needs_debian = pytest.mark.usefixtures("debian_fashion")
 
 
 # --------------------------------------------------------------------------------------

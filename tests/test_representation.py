@@ -379,7 +379,7 @@ def test_sprite_size_rule_and_subsampling(tmp_path, rng, caplog):
 
 
 def test_unit_projection_on_crop_equals_guided_backprop_on_image(rng):
-    saliency = pytest.importorskip("keras_insight.attribution").saliency
+    from keras_insight.attribution import saliency
     from keras_insight.core import neuron
     from keras_insight.representation import unit_projections
 

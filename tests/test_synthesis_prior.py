@@ -8,7 +8,7 @@ import colorsys
 import keras
 import numpy as np
 import pytest
-from conftest import assert_unchanged, snapshot
+from conftest import assert_unchanged, require, snapshot
 
 from keras_insight import datasets
 from keras_insight.callbacks.synthesis import ClassSynthesis, FeatureInversion
@@ -309,7 +309,7 @@ def fashion():
     try:
         (x, y), (xt, yt) = datasets.fashion_mnist()
     except Exception as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"Fashion-MNIST not available offline: {exc}")
+        require(False, f"Fashion-MNIST not available offline: {exc}")
     keras.utils.set_random_seed(0)
     L = keras.layers
     m = keras.Sequential(

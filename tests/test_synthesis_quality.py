@@ -5,6 +5,7 @@ A cheaper version of benchmarks/synthesis_quality.py; both use keras_insight.tes
 
 import numpy as np
 import pytest
+from conftest import require
 
 from keras_insight import datasets
 from keras_insight._config import iterations
@@ -18,7 +19,7 @@ def trained():
     try:
         datasets.fashion_mnist()
     except Exception as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"Fashion-MNIST not available offline: {exc}")
+        require(False, f"Fashion-MNIST not available offline: {exc}")
     n = iterations(12000, 6000)
     a, acc_a, xt = train_fashion_cnn(0, n, 2, width=16)
     b, acc_b, _ = train_fashion_cnn(1, n, 2, width=12)
