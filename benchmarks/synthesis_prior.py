@@ -19,7 +19,6 @@ Run alone (about 3-6 minutes on 2 cores):
 
 from __future__ import annotations
 
-import colorsys
 import os
 import sys
 import time
@@ -40,6 +39,7 @@ from keras_insight.synthesis import (  # noqa: E402
     invert,
     maximize,
 )
+from keras_insight.testing.shapes import SHAPES_K, border_hue_distance, train_shapes_cnn  # noqa: E402
 
 WEIGHTS = (0.0, 0.1, 0.5, 2.0)
 L = keras.layers
@@ -145,59 +145,18 @@ def _row(name, m, imgs, means, dt):
 
 # ------------------------------------------------------------ shortcut (shapes)
 
-K, SIZE = 6, 32
-
-
-def shapes_model(spurious: float, n: int = 6000, epochs: int = 8):
-    x, y, _ = datasets.shapes(n, size=SIZE, spurious=spurious, seed=1, num_classes=K)
-    xv, _, _ = datasets.shapes(2000, size=SIZE, spurious=spurious, seed=2, num_classes=K)
-    xte, yte, _ = datasets.shapes(2000, size=SIZE, spurious=0.0, seed=3, num_classes=K)
-    keras.utils.set_random_seed(0)
-    m = keras.Sequential(
-        [
-            keras.Input((SIZE, SIZE, 3)),
-            L.Conv2D(16, 3, padding="same", activation="relu"),
-            L.MaxPooling2D(2),
-            L.Conv2D(32, 3, padding="same", activation="relu"),
-            L.MaxPooling2D(2),
-            L.Conv2D(64, 3, padding="same", activation="relu"),
-            L.MaxPooling2D(2),
-            L.Flatten(),
-            L.Dense(K),
-        ]
-    )
-    m.compile(
-        keras.optimizers.Adam(2e-3),
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    m.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
-    return m, xv, float(m.evaluate(xte, yte, verbose=0)[1])
-
-
-def border_hue_distance(imgs: np.ndarray, band: int = 4) -> np.ndarray:
-    out = []
-    for c, im in enumerate(imgs):
-        ring = np.ones(im.shape[:2], bool)
-        ring[band:-band, band:-band] = False
-        h = colorsys.rgb_to_hsv(*im[ring].mean(0))[0]
-        d = abs(h - c / K)
-        out.append(min(d, 1 - d))
-    return np.array(out)
-
-
 def shortcut() -> list[dict]:
     rows, tiles, labels = [], [], []
-    names = datasets.class_names("shapes")[:K]
+    names = datasets.class_names("shapes")[:SHAPES_K]
     for sp in (1.0, 0.0):
-        m, xv, acc = shapes_model(sp)
+        m, xv, acc = train_shapes_cnn(sp)
         prior = data_prior(xv)
-        imgs = maximize(m, [class_logit(c) for c in range(K)], param=prior, steps=128)
+        imgs = maximize(m, [class_logit(c) for c in range(SHAPES_K)], param=prior, steps=128)
         d = border_hue_distance(imgs)
         rows.append({"spurious": sp, "acc_unbiased_test": acc, "hue_distance": d})
         tiles += [to_uint8(imgs), signed_heatmap(prior.difference(imgs))]
-        labels += [f"s={sp} {n}" for n in names] + ["minus mean"] * K
-    pic = grid(np.concatenate(tiles), ncols=K, labels=labels, scale=3)
+        labels += [f"s={sp} {n}" for n in names] + ["minus mean"] * SHAPES_K
+    pic = grid(np.concatenate(tiles), ncols=SHAPES_K, labels=labels, scale=3)
     Image.fromarray(pic).save(_docs("synthesis_prior_shortcut.png"))
     return rows
 

@@ -3,8 +3,6 @@ image of a linear model, batching and seeds, the callback's default, and two beh
 checks on trained models: Fashion-MNIST class images are recognisable, and the prior
 reveals a background-hue shortcut without inventing one."""
 
-import colorsys
-
 import keras
 import numpy as np
 import pytest
@@ -25,6 +23,7 @@ from keras_insight.synthesis import (
 )
 from keras_insight.tensorboard.events import read_events
 from keras_insight.testing import small_cnn
+from keras_insight.testing.shapes import SHAPES_K, border_hue_distance, train_shapes_cnn
 
 
 def _images(n=300, shape=(16, 16, 3), seed=0):
@@ -350,65 +349,12 @@ def test_fashion_class_images_are_recognisable(fashion):
     assert limits <= real_limits, (limits, real_limits)
 
 
-SHAPES_K, SHAPES_SIZE = 6, 32
-
-
-def _shapes_cnn():
-    L = keras.layers
-    keras.utils.set_random_seed(0)
-    return keras.Sequential(
-        [
-            keras.Input((SHAPES_SIZE, SHAPES_SIZE, 3)),
-            L.Conv2D(16, 3, padding="same", activation="relu"),
-            L.MaxPooling2D(2),
-            L.Conv2D(32, 3, padding="same", activation="relu"),
-            L.MaxPooling2D(2),
-            L.Conv2D(64, 3, padding="same", activation="relu"),
-            L.MaxPooling2D(2),
-            L.Flatten(),
-            L.Dense(SHAPES_K),
-        ]
-    )
-
-
-def _train_shapes(spurious, n, epochs, n_val=2000):
-    x, y, _ = datasets.shapes(n, size=SHAPES_SIZE, spurious=spurious, seed=1, num_classes=SHAPES_K)
-    xv, _, _ = datasets.shapes(
-        n_val, size=SHAPES_SIZE, spurious=spurious, seed=2, num_classes=SHAPES_K
-    )
-    xte, yte, _ = datasets.shapes(
-        2000, size=SHAPES_SIZE, spurious=0.0, seed=3, num_classes=SHAPES_K
-    )
-    m = _shapes_cnn()
-    m.compile(
-        keras.optimizers.Adam(2e-3),
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    m.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
-    acc = float(m.evaluate(xte, yte, verbose=0)[1])  # accuracy where the hue is random
-    return m, xv, acc
-
-
-def border_hue_distance(imgs, band=4):
-    """Circular distance between the hue of each image's border band (mean RGB -> HSV) and
-    the hue ``datasets.shapes`` ties to its class, ``c / K``."""
-    out = []
-    for c, im in enumerate(imgs):
-        ring = np.ones(im.shape[:2], bool)
-        ring[band:-band, band:-band] = False
-        h = colorsys.rgb_to_hsv(*im[ring].mean(0))[0]
-        d = abs(h - c / SHAPES_K)
-        out.append(min(d, 1 - d))
-    return np.array(out)
-
-
 def _class_images(m, xv):
     return maximize(m, [class_logit(c) for c in range(SHAPES_K)], param=data_prior(xv), steps=128)
 
 
 def test_prior_reveals_the_background_shortcut():
-    m, xv, acc = _train_shapes(1.0, 1200, 2, n_val=1000)
+    m, xv, acc = train_shapes_cnn(1.0, 1200, 2, n_val=1000)
     assert acc < 0.5  # the model reads the hue, not the shape
     d = border_hue_distance(_class_images(m, xv))
     print("biased model: hue distances", np.round(d, 3))
@@ -417,8 +363,8 @@ def test_prior_reveals_the_background_shortcut():
 
 @pytest.mark.slow
 def test_prior_reveals_the_shortcut_and_invents_none():
-    biased, xv_b, acc_b = _train_shapes(1.0, 6000, 8)
-    fair, xv_f, acc_f = _train_shapes(0.0, 6000, 8)
+    biased, xv_b, acc_b = train_shapes_cnn(1.0, 6000, 8)
+    fair, xv_f, acc_f = train_shapes_cnn(0.0, 6000, 8)
     d_b = border_hue_distance(_class_images(biased, xv_b))
     d_f = border_hue_distance(_class_images(fair, xv_f))
     print(
