@@ -84,37 +84,22 @@ def dump(log_dir: str, out: Path) -> list[tuple[str, tuple[int, ...]]]:
 
 def screenshots(log_dir: str, out: Path) -> list[Path]:
     """Save TensorBoard's Scalars and Images tabs, as a browser shows them, under ``out``."""
-    import shutil
-    import tempfile
     import time
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     from keras_insight.tensorboard.server import TensorBoardServer
+    from keras_insight.testing.browser import headless_chromium
 
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = "/usr/bin/chromium"
-    profile = tempfile.mkdtemp(prefix="ki-chromium-")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}", "--window-size=1280,1000"):  # fmt: skip
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
     pages = {
         "tensorboard_scalars.png": "#scalars&tagFilter=epoch_accuracy%7Cepoch_loss%7Cconfusion%2Faccuracy",
         "tensorboard_images.png": "#images&tagFilter=gradcam%7Cfilters%2Fconv1",
     }
     written = []
-    try:
-        with TensorBoardServer(log_dir) as tb:
-            for name, page in pages.items():
-                driver.get(tb.url + "/" + page)
-                time.sleep(8)  # TensorBoard loads its data lazily; no readiness hook to wait on
-                driver.save_screenshot(str(out / name))
-                written.append(out / name)
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    with headless_chromium(height=1000) as driver, TensorBoardServer(log_dir) as tb:
+        for name, page in pages.items():
+            driver.get(tb.url + "/" + page)
+            time.sleep(8)  # TensorBoard loads its data lazily; no readiness hook to wait on
+            driver.save_screenshot(str(out / name))
+            written.append(out / name)
     return written
 
 

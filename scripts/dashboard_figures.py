@@ -12,6 +12,7 @@ response time of each insight route over 20 requests. Needs /usr/bin/chromium,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,35 +22,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from keras_insight.dashboard.report import write_report
 from keras_insight.tensorboard.server import TensorBoardServer
+from keras_insight.testing.browser import headless_chromium
 
 READY = (
     "const a = document.getElementById('insight-app');"
     "return !!(a && a.dataset.ready && [...document.images].every((i) => i.complete));"
 )
-
-
-def _driver(profile: str, height: int) -> webdriver.Chrome:
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        f"--window-size=1280,{height}",
-    ):
-        opts.add_argument(flag)
-    return webdriver.Chrome(options=opts, service=Service("/usr/bin/chromedriver"))
 
 
 def _until(fn, timeout: float = 60.0):
@@ -78,9 +60,8 @@ def main(logdir: str, images: str) -> dict:
     info = write_report(logdir, report)
     figures["report_bytes"] = info["bytes"]
     figures["report_build_s"] = round(info["seconds"], 2)
-    profile = tempfile.mkdtemp(prefix="ki-chromium-")
-    driver = _driver(profile, 2300)
-    try:
+    with headless_chromium(height=2300) as driver, contextlib.ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, work, ignore_errors=True)
         start = time.perf_counter()
         driver.get(report.as_uri())
         _until(lambda: driver.execute_script(READY))
@@ -112,10 +93,6 @@ def main(logdir: str, images: str) -> dict:
             figures["tab_load_s"] = round(time.perf_counter() - start, 2)
             driver.switch_to.default_content()
             driver.save_screenshot(os.path.join(images, "dashboard_tab.png"))
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
     return figures
 
 

@@ -10,12 +10,9 @@ report file.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 import keras
@@ -39,6 +36,7 @@ from keras_insight.tensorboard import read_events
 from keras_insight.tensorboard.events import decode_png
 from keras_insight.tensorboard.server import TensorBoardServer
 from keras_insight.testing import small_cnn
+from keras_insight.testing.browser import have_chromium, headless_chromium
 from tensorboard_plugin_insight import metadata as md
 from tensorboard_plugin_insight import viewer
 from tensorboard_plugin_insight.plugin import static_file
@@ -335,37 +333,12 @@ def test_report_command_on_missing_or_empty_dir_is_one_line_exit_2(tmp_path, cap
 
 
 # ----------------------------------------------------------------------------- browser
-CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-
-
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = require_module("selenium.webdriver", "needs selenium (pip install -e .[dev])")
-    require(
-        os.path.exists(CHROMIUM) and os.path.exists(DRIVER),
-        "needs Debian chromium and chromium-driver (scripts/install.sh dev)",
-    )
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="ki-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,1800",
-    ):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(options=opts, service=Service(DRIVER))
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    require_module("selenium.webdriver", "needs selenium (pip install -e .[dev])")
+    require(have_chromium(), "needs Debian chromium and chromium-driver (scripts/install.sh dev)")
+    with headless_chromium(height=1800) as driver:
+        yield driver
 
 
 def _wait(driver, predicate, timeout=60.0):
