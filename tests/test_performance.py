@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from conftest import corner_squares, fit_briefly
 
 from keras_insight.callbacks import (
     ActivationMaps,
@@ -21,18 +22,8 @@ from keras_insight.testing import small_cnn
 
 
 @pytest.fixture
-def data():
-    rng = np.random.default_rng(0)
-    n = 48
-    y = np.arange(n) % 4
-    x = rng.uniform(0, 0.3, size=(n, 16, 16, 3)).astype("float32")
-    x[np.arange(n), :8, :8, y % 3] += 0.7 * (y < 3)[:, None, None]
-    return x, y
-
-
-def _fit(model, x, y, callbacks, epochs=2):
-    model.compile("adam", "sparse_categorical_crossentropy")
-    model.fit(x, y, epochs=epochs, batch_size=16, verbose=0, callbacks=callbacks)
+def data(rng):
+    return corner_squares(rng)
 
 
 class _Owner:
@@ -105,7 +96,7 @@ def test_suite_callbacks_share_one_pass_and_never_retrace(tmp_path, data):
         def on_epoch_end(self, epoch, logs=None):
             traces.append(sum(engine.TRACE_COUNTS.values()))
 
-    _fit(m, x, y, [*cbs, Count()], epochs=3)
+    fit_briefly(m, x, y, [*cbs, Count()], epochs=3)
     assert all(not cb.failures for cb in cbs)
     assert traces[1] == traces[0] == traces[2], "a callback retraced after the first epoch"
     pp = probe_pass(m)
@@ -126,7 +117,7 @@ def test_standard_suite_traces_each_function_once(tmp_path, data):
         if hasattr(cb, "steps"):
             cb.steps = min(cb.steps, 4)
     before = engine.TRACE_COUNTS.copy()
-    _fit(m, x, y, cbs, epochs=2)
+    fit_briefly(m, x, y, cbs, epochs=2)
     new = {k: v - before.get(k, 0) for k, v in engine.TRACE_COUNTS.items() if v > before.get(k, 0)}
     assert all(v == 1 for v in new.values()), new
 

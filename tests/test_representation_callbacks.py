@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import corner_squares, fit_briefly
 
 from keras_insight._config import iterations
 from keras_insight.callbacks.representation import (
@@ -19,16 +20,7 @@ from keras_insight.testing import small_cnn
 
 @pytest.fixture
 def data(rng):
-    n = 48
-    y = np.arange(n) % 4
-    x = rng.uniform(0, 0.3, size=(n, 16, 16, 3)).astype("float32")
-    x[np.arange(n), :8, :8, y % 3] += 0.7 * (y < 3)[:, None, None]
-    return x, y
-
-
-def _fit(model, x, y, callbacks, epochs=2):
-    model.compile("adam", "sparse_categorical_crossentropy")
-    model.fit(x, y, epochs=epochs, batch_size=16, verbose=0, callbacks=callbacks)
+    return corner_squares(rng)
 
 
 def test_embedding_and_confusion_callbacks(tmp_path, data):
@@ -42,7 +34,7 @@ def test_embedding_and_confusion_callbacks(tmp_path, data):
         LinearProbe((x, y), tmp_path, layers=["conv1", "conv2"], freq=1, strict=True),
         NearestNeighbors((x, y), (x, y), tmp_path, k=3, num_samples=4, strict=True),
     ]
-    _fit(model, x, y, cbs, epochs=iterations(2, 2))
+    fit_briefly(model, x, y, cbs, epochs=iterations(2, 2))
     assert all(not cb.failures for cb in cbs)
     ev = read_events(tmp_path / "insight")
     for tag in (
@@ -83,7 +75,7 @@ def test_max_activating_patches_callback(tmp_path, data):
 
     cb = MaxActivatingPatches(x, "conv2", [0, 1, 2], tmp_path, k=3, freq=1, strict=True)
     old = dict(TRACE_COUNTS)
-    _fit(model, x, y, [cb], epochs=2)
+    fit_briefly(model, x, y, [cb], epochs=2)
     traced = {
         k: v - old.get(k, 0)
         for k, v in TRACE_COUNTS.items()
@@ -132,7 +124,7 @@ def test_projector_without_labels_has_single_unheaded_column(tmp_path, data):
     x, y = data
     model = small_cnn()
     cb = EmbeddingProjector(x, tmp_path, num_samples=8, sprite=False, strict=True)
-    _fit(model, x, y, [cb], epochs=1)
+    fit_briefly(model, x, y, [cb], epochs=1)
     files = sorted((tmp_path / "insight").glob("*_metadata.tsv"))
     assert len(files) == 1
     rows = files[0].read_text().splitlines()
