@@ -25,6 +25,7 @@ import pytest  # noqa: E402
 import keras_insight as ki  # noqa: E402
 from keras_insight.synthesis import class_logit  # noqa: E402
 from keras_insight.testing.models import (  # noqa: E402
+    MODEL_KINDS,
     make_model,
     mlp,
     multi_input_cnn,
@@ -55,12 +56,7 @@ ERROR_WORDS = {
 }
 
 KINDS = (
-    "sequential",
-    "sequential_no_input",
-    "functional",
-    "nested",
-    "nested_functional",
-    "subclassed",
+    *MODEL_KINDS,  # the kinds make_model builds, then saved/loaded and unusual ones
     "loaded_keras",
     "loaded_h5",
     "multi_input",
