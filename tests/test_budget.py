@@ -103,7 +103,7 @@ def test_budget_plan_is_greedy_by_least_logged_then_order():
 def test_suite_default_budget_and_bad_overhead(tmp_path):
     cbs = suite((np.zeros((8, 8, 8, 1), "float32"), np.arange(8) % 2), str(tmp_path))
     budgets = {id(cb.budget) for cb in cbs}
-    assert len(budgets) == 1 and cbs[0].budget.fraction == 0.04
+    assert len(budgets) == 1 and cbs[0].budget.fraction == 0.03
     assert all(cb.budget is None for cb in [SlowView("x", str(tmp_path))])
     with pytest.raises(ValueError, match="overhead must be a positive fraction"):
         suite((np.zeros((8, 8, 8, 1), "float32"), np.arange(8) % 2), str(tmp_path), overhead=-1)

@@ -56,6 +56,42 @@ def _sample_keys(arrays: tuple[np.ndarray, ...]) -> list[bytes]:
     return keys
 
 
+def _row_hashes(arrays: tuple[np.ndarray, ...], chunk: int = 4096) -> np.ndarray:
+    """A 64-bit hash per sample of its image and label bytes (equal samples, equal hashes).
+
+    Vectorised: the bytes of each row, read as 64-bit words, dotted with fixed odd
+    multipliers in wrapping integer arithmetic (exact, unlike a float projection).
+    """
+    x = arrays[0]
+    n = len(x)
+    parts = [x]
+    if len(arrays) > 1 and np.ndim(arrays[1]) >= 1 and len(arrays[1]) == n:
+        parts.append(arrays[1])
+    out = np.zeros(n, np.uint64)
+    for start in range(0, n, chunk):
+        words = []
+        for p in parts:
+            b = np.ascontiguousarray(p[start : start + chunk]).reshape(-1).view(np.uint8)
+            b = b.reshape(min(chunk, n - start), -1)
+            pad = (-b.shape[1]) % 8
+            if pad:
+                b = np.pad(b, ((0, 0), (0, pad)))
+            words.append(np.ascontiguousarray(b).view(np.uint64))
+        w = np.concatenate(words, axis=1)
+        mult = np.random.default_rng(w.shape[1]).integers(
+            1, 2**63, size=w.shape[1], dtype=np.uint64
+        ) | np.uint64(1)
+        with np.errstate(over="ignore"):
+            out[start : start + chunk] = (w * mult).sum(axis=1, dtype=np.uint64)
+    return out
+
+
+def _has_repeats(arrays: tuple[np.ndarray, ...]) -> bool:
+    """Whether two samples may be equal (a repeated hash); False proves all are distinct."""
+    h = _row_hashes(arrays)
+    return len(np.unique(h)) < len(h)
+
+
 def unpack_validation_data(
     data: Any,
     *,
@@ -185,7 +221,7 @@ def _unpack(data: Any, limit: int | None, dedupe: bool, what: str) -> tuple:
     index = np.arange(len(x))
     n_read = len(x)
     dropped = 0
-    if dedupe:
+    if dedupe and _has_repeats(arrays):  # the fast check first: most data has none
         first: dict[bytes, int] = {}
         for i, key in enumerate(_sample_keys(arrays)):
             first.setdefault(key, i)
@@ -344,6 +380,7 @@ class InsightCallback(keras.callbacks.Callback):
         self.budget = None  # an OverheadBudget shared by the callbacks of a suite, or None
         self.logs_done = 0  # logs written in this fit
         self.last_cost: float | None = None  # seconds of the last log (the budget's estimate)
+        self.first_cost: float | None = None  # seconds of the first log (tracing included)
         self._deferred = False  # a scheduled log the budget postponed: still due
         self.probe_x: np.ndarray | None = None
         self.probe_y: np.ndarray | None = None
@@ -569,6 +606,8 @@ class InsightCallback(keras.callbacks.Callback):
         finally:
             self.last_cost = time.perf_counter() - start
             self.seconds += self.last_cost
+            if self.first_cost is None:
+                self.first_cost = self.last_cost
         self._last_logged = step
         self.logs_done += 1
         self._deferred = False

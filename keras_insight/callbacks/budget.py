@@ -13,8 +13,9 @@ next epoch end (or at train end) that has room, with that epoch's step, so nothi
 written with the wrong weights. At each epoch end (and at train end) the due callbacks are
 granted greedily, the ones that have logged least first (ties in suite order), so every
 view appears before any view appears twice. The estimate of a log is that callback's last
-measured log; a callback that has never logged is granted at most one per epoch end (its
-cost is learnt from that log), so the budget is exceeded by at most one unknown log.
+measured log; for a callback that has never logged it is the mean first-log cost of those
+that have (tracing included), and at most one such unknown log is granted per epoch end, so
+the budget is exceeded by at most the error of that guess.
 
 With ``fraction=None`` (or no budget) every log runs on its schedule.
 
@@ -109,15 +110,20 @@ class OverheadBudget:
         due = [m for m in members if m.wants_log(phase, step)]
         due.sort(key=lambda m: (m.logs_done, order[id(m)]))
         room = self.allowed() - self.spent()
+        # a view that never logged is expected to cost what first logs cost so far (its
+        # tracing included): the mean over the members that have logged
+        firsts = [m.first_cost for m in members if getattr(m, "first_cost", None) is not None]
+        guess = sum(firsts) / len(firsts) if firsts else 0.0
         plan: set[int] = set()
         unknown_granted = False
         for m in due:
             cost = m.last_cost
             if cost is None:
-                if unknown_granted or room <= 0:
+                if unknown_granted or room <= 0 or guess > room:
                     continue
                 unknown_granted = True
                 plan.add(id(m))
+                room -= guess
                 continue
             if cost <= room:
                 plan.add(id(m))
