@@ -22,7 +22,7 @@ from keras_insight.callbacks.synthesis import ClassSynthesis
 
 #: Default share of training time a suite may spend, per level (issue 13's targets: the
 #: standard suite at most 10% of a 5-epoch run and 5% of a 10-epoch one, full at most 10%).
-OVERHEAD = {"light": 0.03, "standard": 0.03, "full": 0.07}
+OVERHEAD = {"light": 0.03, "standard": 0.03, "full": 0.05}
 
 
 def suite(
@@ -59,7 +59,7 @@ def suite(
     ``overhead``: the share of training time the whole set may spend (setup, tracing,
     logging and writing included), enforced by one :class:`OverheadBudget`: a scheduled log
     that does not fit is postponed to the next epoch end with room, views that logged least
-    go first. ``"auto"`` is ``OVERHEAD[level]`` (3% for light and standard, 7% for full);
+    go first. ``"auto"`` is ``OVERHEAD[level]`` (3% for light and standard, 5% for full);
     ``None`` logs everything on its schedule (what ``keras-insight demo`` does, to show
     every view in three epochs). The budget only ever drops or postpones logs; what is
     written is the same as without it, at the epoch it was written.
