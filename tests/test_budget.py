@@ -107,3 +107,12 @@ def test_suite_default_budget_and_bad_overhead(tmp_path):
     assert all(cb.budget is None for cb in [SlowView("x", str(tmp_path))])
     with pytest.raises(ValueError, match="overhead must be a positive fraction"):
         suite((np.zeros((8, 8, 8, 1), "float32"), np.arange(8) % 2), str(tmp_path), overhead=-1)
+
+
+def test_budget_says_once_what_it_postponed(tmp_path, caplog):
+    budget, views = _views(tmp_path, 0.01)  # room for almost nothing
+    with caplog.at_level("INFO", logger="keras_insight"):
+        _fit(views, 3)
+    lines = [r.getMessage() for r in caplog.records if "postponed" in r.getMessage()]
+    assert len(lines) == 1 and f"{budget.deferred} scheduled logs" in lines[0]
+    assert "overhead=None" in lines[0]

@@ -649,6 +649,8 @@ class InsightCallback(keras.callbacks.Callback):
             and self._granted("end", self._last_epoch)
         ):
             self._run_log(self._last_epoch)
+        if self.budget is not None:
+            self.budget.train_end(self)
         if self._claim is not None:
             self._claim.started = True  # a new callback set after this fit gets a new run
         if self.writer is not None:

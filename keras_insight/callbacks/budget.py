@@ -38,6 +38,8 @@ import time
 import weakref
 from typing import Any
 
+from keras_insight._config import logger
+
 
 class OverheadBudget:
     """Share of a run's training time that its insight callbacks may spend (see module doc).
@@ -76,6 +78,22 @@ class OverheadBudget:
         """A new ``fit``: plans are per step, so a second fit starts with fresh ones."""
         self._plans.clear()
         self._epoch_start, self._epoch_seen = None, None
+        self.deferred = 0
+
+    def train_end(self, cb: Any) -> None:
+        """Called by every member at train end; the last one says, once, what was postponed."""
+        members = self.members()
+        if self.fraction is None or not members or cb is not members[-1] or not self.deferred:
+            return
+        logger.info(
+            "insight: %d scheduled logs were postponed or left out to keep the callbacks "
+            "under %.0f%% of training time (%.1f s of %.1f s); suite(..., overhead=None) "
+            "logs every view on schedule.",
+            self.deferred,
+            100 * self.fraction,
+            self.spent(),
+            self.train_seconds,
+        )
 
     def epoch_begin(self, epoch: int) -> None:
         if self._epoch_start is None:

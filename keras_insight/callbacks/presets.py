@@ -89,22 +89,22 @@ def suite(
         cbs += _standard(validation_data, log_dir, common)
     if level == "full":
         cbs += _full(validation_data, log_dir, common)
-    for cb in cbs:
+    if model is not None:
+        kept, skipped = [], []
+        for cb in cbs:
+            reason = cb.not_applicable(model)
+            (skipped if reason else kept).append((cb, reason))
+        if skipped:
+            logger.info(
+                "suite: skipped %s for this model (%s).",
+                ", ".join(cb.family for cb, _ in skipped),
+                "; ".join(sorted({r for _, r in skipped})),
+            )
+        cbs = [cb for cb, _ in kept]
+    for cb in cbs:  # one budget for the set that is returned
         cb.budget = budget
         budget.join(cb)
-    if model is None:
-        return cbs
-    kept, skipped = [], []
-    for cb in cbs:
-        reason = cb.not_applicable(model)
-        (skipped if reason else kept).append((cb, reason))
-    if skipped:
-        logger.info(
-            "suite: skipped %s for this model (%s).",
-            ", ".join(cb.family for cb, _ in skipped),
-            "; ".join(sorted({r for _, r in skipped})),
-        )
-    return [cb for cb, _ in kept]
+    return cbs
 
 
 def _standard(validation_data, log_dir, common) -> list:
