@@ -58,7 +58,6 @@ class OverheadBudget:
         self.train_seconds = 0.0
         self._members: list[weakref.ref] = []
         self._epoch_start: float | None = None
-        self._epoch_seen: int | None = None
         self._plans: dict[tuple, set[int]] = {}
         self.deferred = 0  # logs postponed for lack of budget in this run
 
@@ -77,7 +76,7 @@ class OverheadBudget:
     def train_begin(self) -> None:
         """A new ``fit``: plans are per step, so a second fit starts with fresh ones."""
         self._plans.clear()
-        self._epoch_start, self._epoch_seen = None, None
+        self._epoch_start = None
         self.deferred = 0
 
     def train_end(self, cb: Any) -> None:
@@ -104,7 +103,6 @@ class OverheadBudget:
         if self._epoch_start is not None:
             self.train_seconds += time.perf_counter() - self._epoch_start
             self._epoch_start = None
-            self._epoch_seen = epoch
 
     # ---------------------------------------------------------------- decisions
     def allowed(self) -> float:

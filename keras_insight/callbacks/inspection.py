@@ -210,13 +210,9 @@ class ModelSummary(InsightCallback):
             self._run_log(0)
 
     def wants_log(self, phase: str, step: int) -> bool:
-        return False  # written once, at step 0, when the model is ready (on_ready)
-
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        self._last_epoch = epoch
-        if self.budget is not None:
-            self.budget.epoch_end(epoch)
-        self._ensure_setup()
+        # written once, at step 0, when the model is ready (on_ready); the base's epoch end
+        # then only runs the deferred setup
+        return False
 
     def on_train_end(self, logs=None) -> None:
         self._ensure_setup()
