@@ -63,7 +63,9 @@ CARD_FONT_SIZE = 10
 _MAX_FONT_SIZE = 22
 
 
+@functools.lru_cache(maxsize=4096)
 def _width(text: str, size: int = FONT_SIZE) -> int:
+    # cached: a callback measures the same labels ("ch0", "true Coat", ...) every epoch
     return int(math.ceil(font(size).getlength(text)))
 
 
@@ -182,19 +184,33 @@ def _label_strips(
     size: int = FONT_SIZE,
 ) -> np.ndarray:
     """Render one ``(height, width, 3)`` strip per label, wrapped to the tile width."""
-    fnt = font(size)
     # Black text on light pads, white on dark ones.
     default = (0, 0, 0) if sum(background) >= 3 * 128 else (255, 255, 255)
     strips = np.empty((len(labels), height, width, 3), dtype=np.uint8)
     for i, text in enumerate(labels):
-        img = Image.new("RGB", (width, height), background)
         fill = _readable(colors[i], background) if colors is not None else default
-        draw = ImageDraw.Draw(img)
-        for k, line in enumerate(wrap_label(text, width, size=size)):
-            y = _TEXT_MARGIN - 1 + k * _line_height(size)
-            draw.text((_TEXT_MARGIN, y), line, fill=fill, font=fnt)
-        strips[i] = np.asarray(img)
+        strips[i] = _label_strip(text, width, height, tuple(background), tuple(fill), size)
     return strips
+
+
+@functools.lru_cache(maxsize=1024)
+def _label_strip(
+    text: str,
+    width: int,
+    height: int,
+    background: tuple[int, ...],
+    fill: tuple[int, ...],
+    size: int,
+) -> np.ndarray:
+    """One rendered label (read-only, cached: the same labels come back every epoch)."""
+    img = Image.new("RGB", (width, height), background)
+    draw = ImageDraw.Draw(img)
+    for k, line in enumerate(wrap_label(text, width, size=size)):
+        y = _TEXT_MARGIN - 1 + k * _line_height(size)
+        draw.text((_TEXT_MARGIN, y), line, fill=fill, font=font(size))
+    strip = np.asarray(img)
+    strip.flags.writeable = False
+    return strip
 
 
 def grid(
