@@ -54,6 +54,55 @@ def test_image_scalar_text_round_trip(tmp_path):
     assert events["notes/summary"] == [(4, "**top class** = 7")]
 
 
+def _image_records(path):
+    """(tag, step, plugin name, description, [width, height, *png bytes]) of every image."""
+    import glob
+
+    import tensorflow as tf
+
+    out = []
+    for f in sorted(glob.glob(os.path.join(path, "**", "events.*"), recursive=True)):
+        for raw in tf.data.TFRecordDataset(f):
+            ev = tf.compat.v1.Event.FromString(raw.numpy())
+            for v in ev.summary.value:
+                if v.metadata.plugin_data.plugin_name == "images":
+                    vals = list(tf.make_ndarray(v.tensor))
+                    out.append((v.tag, ev.step, v.metadata.summary_description, vals))
+    return out
+
+
+def test_image_record_matches_tf_summary_image(tmp_path):
+    """The writer encodes PNGs itself (zlib level 3): the record TensorBoard reads must be
+    the one ``tf.summary.image`` writes (plugin, description, width/height strings, one
+    lossless PNG per image, ``max_outputs`` honoured), for grey, RGB and RGBA."""
+    import io
+
+    import tensorflow as tf
+    from PIL import Image
+
+    batches = {"grey": _pixels(2, (3, 4, 5, 1)), "rgb": _pixels(3, (2, 6, 3, 3)),
+               "rgba": _pixels(4, (2, 5, 7, 4))}  # fmt: skip
+    w = get_writer(tmp_path / "ours")
+    ref = tf.summary.create_file_writer(str(tmp_path / "ref"))
+    for tag, b in batches.items():
+        w.image(tag, b, step=3, description=f"about {tag}", max_outputs=2)
+        with ref.as_default():
+            tf.summary.image(tag, b, step=3, max_outputs=2, description=f"about {tag}")
+    w.flush()
+    ref.flush()
+    ours, theirs = _image_records(w.path), _image_records(str(tmp_path / "ref"))
+    assert [r[:3] for r in ours] == [r[:3] for r in theirs] and len(ours) == 3
+    for (tag, _, _, a), (_, _, _, b) in zip(ours, theirs):
+        assert a[:2] == b[:2] and len(a) == len(b) == 4  # width, height, 2 images
+        for png_a, png_b in zip(a[2:], b[2:]):
+            pa, pb = (np.asarray(Image.open(io.BytesIO(p))) for p in (png_a, png_b))
+            np.testing.assert_array_equal(pa, pb)
+        np.testing.assert_array_equal(
+            np.asarray(Image.open(io.BytesIO(a[2]))).reshape(batches[tag][0].shape),
+            batches[tag][0],
+        )
+
+
 def test_image_requires_uint8_and_valid_shape(tmp_path):
     w = get_writer(tmp_path)
     with pytest.raises(TypeError, match="uint8"):

@@ -19,6 +19,8 @@ second ``fit`` with ``initial_epoch``) keep their run directory and append to it
 from __future__ import annotations
 
 import atexit
+import functools
+import io
 import os
 import re
 import threading
@@ -35,6 +37,7 @@ __all__ = [
     "RUN_DIR_PATTERN",
     "InsightWriter",
     "close_all",
+    "encode_png",
     "get_writer",
     "holds_insight_data",
     "new_run_name",
@@ -157,6 +160,37 @@ def _as_image_batch(image: Any) -> np.ndarray:
     return x
 
 
+#: zlib level of the PNG pictures (TensorFlow's encoder uses 6).
+PNG_COMPRESSION = 3
+
+
+def encode_png(image: np.ndarray, compress_level: int = PNG_COMPRESSION) -> bytes:
+    """PNG bytes of one uint8 ``(H, W, C)`` picture, C in 1, 3, 4 (lossless).
+
+    Example:
+        >>> import io
+        >>> from PIL import Image
+        >>> img = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+        >>> bool((np.asarray(Image.open(io.BytesIO(encode_png(img)))) == img).all())
+        True
+    """
+    from PIL import Image
+
+    pixels = image[..., 0] if image.shape[-1] == 1 else image
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels)).save(
+        out, format="PNG", compress_level=compress_level
+    )
+    return out.getvalue()
+
+
+@functools.lru_cache(maxsize=8)
+def _image_metadata(description: str | None) -> Any:
+    from tensorboard.plugins.image import metadata
+
+    return metadata.create_summary_metadata(display_name=None, description=description)
+
+
 class InsightWriter:
     """A thread-safe ``tf.summary`` file writer for one run directory.
 
@@ -217,14 +251,18 @@ class InsightWriter:
             return
         batch = _as_image_batch(image)
         n = batch.shape[0] if max_outputs is None else int(max_outputs)
+        # The image plugin's record, [width, height, png...], as tf.summary.image writes
+        # it; encoded here with zlib level 3 (about half of TensorFlow's level-6 time for
+        # ~10% larger files: pictures are written every epoch, read rarely).
+        record = [str(batch.shape[2]).encode(), str(batch.shape[1]).encode()]
+        record += [encode_png(img) for img in batch[: max(n, 0)]]
         with self._lock:
             with self._ensure_open().as_default():
-                tf.summary.image(
+                tf.summary.write(
                     sanitize_tag(tag),
-                    batch,
+                    tf.constant(record, dtype=tf.string),
                     step=int(step),
-                    max_outputs=n,
-                    description=description,
+                    metadata=_image_metadata(description),
                 )
 
     def scalar(self, tag: str, value: float, step: int, description: str | None = None) -> None:
