@@ -530,3 +530,34 @@ def test_targets_on_one_unit_heads():
     regression = input_cnn(1, None, "mse")
     out = regression.predict(x, verbose=0)[:, 0]
     np.testing.assert_allclose(gradients(regression, x).scores, out, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- one repeat check per fit
+
+
+def test_suite_hashes_shared_validation_arrays_once_per_fit(tmp_path, data, monkeypatch):
+    """The callbacks of a suite draw their probe sets from the same arrays: the duplicate
+    check hashes them once per fit, and afresh in the next fit, so rows changed in place
+    between fits are still deduplicated."""
+    from keras_insight.callbacks import base
+
+    x, y, _ = data
+    x, y = x.copy(), y.copy()
+    calls = []
+    real = base._has_repeats
+    monkeypatch.setattr(base, "_has_repeats", lambda arrays: calls.append(1) or real(arrays))
+    cbs = suite((x, y), str(tmp_path), level="standard", overhead=None)
+    model = input_cnn()
+    model.fit(x, y, epochs=1, verbose=0, callbacks=cbs)
+    readers = [c for c in cbs if c.probe_x is not None]
+    assert len(readers) >= 5 and len(calls) == 1
+    assert all(len(np.unique(c.probe_x.reshape(len(c.probe_x), -1), axis=0)) == len(c.probe_x)
+               for c in readers)  # fmt: skip
+    # between fits the user duplicates a sample in place: the next fit hashes again and
+    # drops it (same label too, so the two rows are one sample)
+    x[1], y[1] = x[0], y[0]
+    cbs = suite((x, y), str(tmp_path / "second"), level="standard", overhead=None)
+    model.fit(x, y, epochs=1, verbose=0, callbacks=cbs)
+    assert len(calls) == 2
+    cm = next(c for c in cbs if type(c).__name__ == "ConfusionMatrix")
+    assert len(cm.probe_x) == len(x) - 1

@@ -160,6 +160,32 @@ def _prefix(out: tuple, limit: int | None) -> tuple:
 
 
 _DATASET_READS: dict[tuple, tuple[Any, ...]] = {}
+# the repeat check of array data, per array object, while the callbacks of a fit draw their
+# probe sets (13 callbacks of a suite read the same 10,000 validation images): cleared with
+# _DATASET_READS once training starts, so arrays changed in place later are hashed afresh
+_REPEAT_CHECKS: dict[tuple, tuple[tuple, bool]] = {}
+
+
+def _forget_reads() -> None:
+    _DATASET_READS.clear()
+    _REPEAT_CHECKS.clear()
+
+
+def _has_repeats_once(arrays: tuple[np.ndarray, ...]) -> bool:
+    """:func:`_has_repeats`, computed once per array object during a fit's setup."""
+    key = tuple((id(a), np.shape(a)) for a in arrays)
+    hit = _REPEAT_CHECKS.get(key)
+    if hit is not None and all(r() is a for r, a in zip(hit[0], arrays)):
+        return hit[1]
+    result = _has_repeats(arrays)
+    try:
+        refs = tuple(weakref.ref(a) for a in arrays)
+    except TypeError:  # not weak-referenceable: not cached
+        return result
+    while len(_REPEAT_CHECKS) >= 8:
+        _REPEAT_CHECKS.pop(next(iter(_REPEAT_CHECKS)))
+    _REPEAT_CHECKS[key] = (refs, result)
+    return result
 
 
 def _unpack(data: Any, limit: int | None, dedupe: bool, what: str) -> tuple:
@@ -221,7 +247,7 @@ def _unpack(data: Any, limit: int | None, dedupe: bool, what: str) -> tuple:
     index = np.arange(len(x))
     n_read = len(x)
     dropped = 0
-    if dedupe and _has_repeats(arrays):  # the fast check first: most data has none
+    if dedupe and _has_repeats_once(arrays):  # the fast check first: most data has none
         first: dict[bytes, int] = {}
         for i, key in enumerate(_sample_keys(arrays)):
             first.setdefault(key, i)
@@ -573,7 +599,7 @@ class InsightCallback(keras.callbacks.Callback):
             self._claim.started = True
         # training has started: every callback has drawn its probe set, so the shared read
         # of a dataset (up to max_scan samples) is not needed any more
-        _DATASET_READS.clear()
+        _forget_reads()
         if not self._ready:
             if not model_is_built(self.model):
                 return False
@@ -589,7 +615,7 @@ class InsightCallback(keras.callbacks.Callback):
             self._ensure_setup()
         elif self._claim is not None:
             self._claim.started = True
-            _DATASET_READS.clear()
+            _forget_reads()
 
     def _run_log(self, step: int) -> None:
         if skip_nonfinite(self.model, step, self.family):
