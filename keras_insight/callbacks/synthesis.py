@@ -73,6 +73,7 @@ class _SynthesisCallback(InsightCallback):
         self.prior_components, self.prior_weight = int(prior_components), float(prior_weight)
         self.prior_samples = int(prior_samples)
         self._prior_cache: tuple[Any, DataPrior] | None = None
+        self._prior_images: tuple[Any, np.ndarray] | None = None  # read, not fitted yet
         self._prior: DataPrior | None = None
         self._param: Any = param
 
@@ -111,18 +112,29 @@ class _SynthesisCallback(InsightCallback):
                     f"takes {tuple(self._shape)}; the data prior needs images the model takes "
                     "(pass param='fourier' to synthesise without one)."
                 )
-            prior = data_prior(
-                x,
-                self.prior_components,
-                self.prior_weight,
-                input_range=self.input_range,
-                max_samples=self.prior_samples,
-                seed=self.seed,
-            )
-            self._prior_cache = (src, prior)
+            # fitted at the first synthesis, so a run whose overhead budget never grants
+            # this view does not pay for the PCA (0.1-0.3 s on 2,000 28x28 images)
+            self._prior_images = (src, x)
+            self._param = self._prior = None
+            return
         self._param = self._prior = self._prior_cache[1]
 
+    def _fit_prior(self) -> None:
+        src, x = self._prior_images
+        prior = data_prior(
+            x,
+            self.prior_components,
+            self.prior_weight,
+            input_range=self.input_range,
+            max_samples=self.prior_samples,
+            seed=self.seed,
+        )
+        self._prior_cache, self._prior_images = (src, prior), None
+        self._param = self._prior = prior
+
     def _synthesise(self, objectives):
+        if self._prior_images is not None:
+            self._fit_prior()
         return maximize(
             self.model,
             objectives,
