@@ -116,3 +116,36 @@ def test_budget_says_once_what_it_postponed(tmp_path, caplog):
     lines = [r.getMessage() for r in caplog.records if "postponed" in r.getMessage()]
     assert len(lines) == 1 and f"{budget.deferred} scheduled logs" in lines[0]
     assert "overhead=None" in lines[0]
+
+
+def test_head_start_formula():
+    """allowed(T) = max(f T, min(f_early T, head_start t_1)) (module doc), checked on a
+    clock driven by hand."""
+    b = OverheadBudget(0.03, early_fraction=0.08, head_start=0.3)
+    assert b.allowed() == 0.0
+    b.train_seconds = 5.0  # before the first epoch is recorded: the flat share
+    assert b.allowed() == pytest.approx(0.15)
+    b.first_epoch = 5.0
+    for t, want in [(5.0, 0.4), (10.0, 0.8), (15.0, 1.2), (25.0, 1.5), (50.0, 1.5), (100.0, 3.0)]:
+        b.train_seconds = t
+        assert b.allowed() == pytest.approx(want), t
+    with pytest.raises(ValueError, match="head_start"):
+        OverheadBudget(0.03, head_start=-1)
+    with pytest.raises(ValueError, match="early_fraction"):
+        OverheadBudget(0.03, early_fraction=0)
+
+
+def test_head_start_lets_a_short_run_show_more_views_within_its_bound(tmp_path):
+    """A 4-epoch run at a 2% share: without a head start no 0.05 s log fits in 0.5 s
+    epochs (0.01 s of room each); with one, views log early, and the spend stays within
+    the bound plus one log of unknown cost."""
+    flat, flat_views = _views(tmp_path / "flat", 0.02)
+    flat.head_start = 0.0
+    _fit(flat_views, 4)
+    early, views = _views(tmp_path / "early", 0.02)  # defaults: 8%, 0.3 epochs
+    _fit(views, 4)
+    assert sum(v.logs_done for v in flat_views) <= 1
+    assert sum(v.logs_done for v in views) >= 3 and min(v.logs_done for v in views) >= 1
+    bound = max(0.02 * early.train_seconds, min(0.08 * early.train_seconds, 0.3 * early.first_epoch))
+    assert early.spent() <= bound + 1.5 * LOG_COST
+    assert EPOCH <= early.first_epoch < 2 * EPOCH

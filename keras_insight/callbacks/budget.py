@@ -17,6 +17,17 @@ measured log; for a callback that has never logged it is the mean first-log cost
 that have (tracing included), and at most one such unknown log is granted per epoch end, so
 the budget is exceeded by at most the error of that guess.
 
+One-off costs (tracing a compiled function, a first log's setup) weigh most in short
+runs, where a flat share would leave most views unwritten. So the budget may run ahead of
+its share early on: up to ``early_fraction`` of the training time so far, but no more in
+total than ``head_start`` times the first epoch's training time::
+
+    allowed(T) = max(fraction * T, min(early_fraction * T, head_start * t_first_epoch))
+
+With the defaults (8%, 0.3 epochs) a 5-epoch run may spend up to 6% of its training time
+instead of ``fraction``; by ``head_start / fraction`` epochs (10 at 3%) the flat share
+takes over, so long runs stay at ``fraction``.
+
 With ``fraction=None`` (or no budget) every log runs on its schedule.
 
 Example:
@@ -46,15 +57,25 @@ class OverheadBudget:
 
     Args:
         fraction: the share, e.g. ``0.05`` for 5%; ``None`` grants every log.
+        early_fraction: the share while the run is young (see the module doc). Default 0.08.
+        head_start: the most the early share may add up to, in first epochs. Default 0.3.
     """
 
-    def __init__(self, fraction: float | None) -> None:
+    def __init__(
+        self, fraction: float | None, *, early_fraction: float = 0.08, head_start: float = 0.3
+    ) -> None:
         if fraction is not None and not (isinstance(fraction, (int, float)) and 0 < fraction):
             raise ValueError(
                 f"overhead must be a positive fraction of training time such as 0.05, or None "
                 f"for no limit; got {fraction!r}."
             )
+        if not (isinstance(early_fraction, (int, float)) and 0 < early_fraction):
+            raise ValueError(f"early_fraction must be a positive fraction, got {early_fraction!r}.")
+        if not (isinstance(head_start, (int, float)) and 0 <= head_start):
+            raise ValueError(f"head_start must be >= 0 epochs, got {head_start!r}.")
         self.fraction = None if fraction is None else float(fraction)
+        self.early_fraction, self.head_start = float(early_fraction), float(head_start)
+        self.first_epoch: float | None = None  # training seconds of the run's first epoch
         self.train_seconds = 0.0
         self._members: list[weakref.ref] = []
         self._epoch_start: float | None = None
@@ -86,8 +107,8 @@ class OverheadBudget:
             return
         logger.info(
             "insight: %d scheduled logs were postponed or left out to keep the callbacks "
-            "under %.0f%% of training time (%.1f s of %.1f s); suite(..., overhead=None) "
-            "logs every view on schedule.",
+            "within their budget (%.0f%% of training time, more early in a run for one-off "
+            "costs): %.1f s of %.1f s; suite(..., overhead=None) logs every view on schedule.",
             self.deferred,
             100 * self.fraction,
             self.spent(),
@@ -101,12 +122,22 @@ class OverheadBudget:
     def epoch_end(self, epoch: int) -> None:
         """Called by every member; the first call of an epoch closes its training time."""
         if self._epoch_start is not None:
-            self.train_seconds += time.perf_counter() - self._epoch_start
+            seconds = time.perf_counter() - self._epoch_start
+            self.train_seconds += seconds
+            if self.first_epoch is None:
+                self.first_epoch = seconds
             self._epoch_start = None
 
     # ---------------------------------------------------------------- decisions
     def allowed(self) -> float:
-        return float("inf") if self.fraction is None else self.fraction * self.train_seconds
+        """Seconds the members may have spent by now (see the module doc)."""
+        if self.fraction is None:
+            return float("inf")
+        steady = self.fraction * self.train_seconds
+        if self.first_epoch is None:
+            return steady
+        early = min(self.early_fraction * self.train_seconds, self.head_start * self.first_epoch)
+        return max(steady, early)
 
     def grant(self, cb: Any, step: int, phase: str) -> bool:
         """Whether ``cb`` may log now (``phase`` "epoch" or "end"); plans once per step."""

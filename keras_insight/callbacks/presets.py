@@ -59,8 +59,9 @@ def suite(
     ``overhead``: the share of training time the whole set may spend (setup, tracing,
     logging and writing included), enforced by one :class:`OverheadBudget`: a scheduled log
     that does not fit is postponed to the next epoch end with room, views that logged least
-    go first. ``"auto"`` is ``OVERHEAD[level]`` (3% for light and standard, 5% for full);
-    ``None`` logs everything on its schedule (what ``keras-insight demo`` does, to show
+    go first. ``"auto"`` is ``OVERHEAD[level]`` (3% for light and standard, 5% for full),
+    with a head start for one-off costs in young runs (up to 8% of the training so far,
+    at most 0.3 of the first epoch in all: a 5-epoch run may spend up to 6%); ``None`` logs everything on its schedule (what ``keras-insight demo`` does, to show
     every view in three epochs). The budget only ever drops or postpones logs; what is
     written is the same as without it, at the epoch it was written.
 
