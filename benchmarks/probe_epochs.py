@@ -5,6 +5,7 @@ and the seconds each keras-insight callback spent (setup, tracing, logging, writ
 stalled epoch can be told apart from a cost of the callbacks::
 
     python benchmarks/probe_epochs.py full      # or: standard, light, none
+    python benchmarks/probe_epochs.py standard 5   # a 5-epoch fit
 """
 
 from __future__ import annotations
@@ -55,7 +56,11 @@ def main(level: str, epochs: int = 10, n: int = 30000) -> None:
           f"epochs {sum(times):.2f} s")  # fmt: skip
     print(f"callbacks {sum(c.seconds for c in cbs):.2f} s:",
           {type(c).__name__: round(c.seconds, 2) for c in cbs})  # fmt: skip
+    print("logs written:", {type(c).__name__: c.logs_done for c in cbs})
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "full")
+    main(
+        sys.argv[1] if len(sys.argv) > 1 else "full",
+        epochs=int(sys.argv[2]) if len(sys.argv) > 2 else 10,
+    )
