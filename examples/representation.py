@@ -5,8 +5,8 @@
 
 The Projector tab shows the validation features (one embedding per logged epoch, sprites,
 labels, predicted class); Images show ``neighbors/fc`` (nearest validation images in
-feature space, left, beside the nearest in pixel space, right: learned similarity versus
-raw pixels) and ``confusion/matrix``; Scalars the per-class accuracy.
+feature space) beside ``neighbors/fc/pixels`` (the nearest in pixel space: learned
+similarity versus raw pixels) and ``confusion/matrix``; Scalars the per-class accuracy.
 """
 
 import os

@@ -5,6 +5,7 @@ forgets to enlarge its tiles fails here.
 """
 
 import math
+import re
 
 import keras
 import numpy as np
@@ -13,12 +14,37 @@ import pytest
 from keras_insight import datasets
 from keras_insight.callbacks import suite
 from keras_insight.cli import demo_model
-from keras_insight.render import filter_grid, grid
-from keras_insight.render.grids import FONT_SIZE, font, wrap_label
+from keras_insight.render import filter_grid, grid, plots
+from keras_insight.render.grids import (
+    CARD_FONT_SIZE,
+    CARD_WIDTH,
+    FONT_SIZE,
+    card_text_size,
+    font,
+    max_text_width,
+    wrap_label,
+)
 from keras_insight.tensorboard.events import read_events
 
 MIN_SIDE = 96  # px: every picture at least this wide and tall
 MAX_GRID_ASPECT = 3.0  # grids of tiles: longer side / shorter side
+MIN_CARD_TILE = 40  # px: a labelled tile at least this wide on a card
+
+# matplotlib figures (smallest text: plots.SMALLEST_TEXT_PX) and pictures without text;
+# every other picture is a grid or the confusion matrix, whose text is never below
+# FONT_SIZE px (grid only ever enlarges it), so an unknown new tag is held to FONT_SIZE
+FIGURES = re.compile(r"^(robustness/curve|invariance/summary|embedding/(pca|tsne|dynamics))$")
+NO_TEXT = re.compile(
+    r"^(synthesis/(class_\d+|difference/class_\d+|prior_mean)|embedding/tsne_grid"
+    r"|patches/.*/guided_backprop)$"
+)
+
+
+def smallest_text_px(tag):
+    """Smallest text (px) the picture under ``tag`` was drawn with, None without text."""
+    if FIGURES.match(tag):
+        return plots.SMALLEST_TEXT_PX
+    return None if NO_TEXT.match(tag) else FONT_SIZE
 
 
 @pytest.fixture(scope="module")
@@ -102,17 +128,13 @@ def test_light_label_colours_are_darkened_for_contrast():
 def test_neighbours_never_show_the_query_itself(images):
     # suite() passes the validation data as query and gallery: the query's own row is
     # excluded by index, so neither its first feature nor first pixel neighbour is itself
-    pic = images["neighbors/fc"]
     k = 5
-    ncols = 1 + 2 * k
-    w = (pic.shape[1] - 1) // ncols - 1
-
-    def tile(c):
-        x0 = 1 + c * (w + 1)
-        return pic[1 : 1 + w, x0 : x0 + w]
-
-    assert not np.array_equal(tile(0), tile(1))  # first feature-space neighbour
-    assert not np.array_equal(tile(0), tile(1 + k))  # first pixel-space neighbour
+    for tag in ("neighbors/fc", "neighbors/fc/pixels"):  # feature space, pixel space
+        pic = images[tag]
+        w = (pic.shape[1] - 1) // (1 + k) - 1
+        query, first = pic[1 : 1 + w, 1 : 1 + w], pic[1 : 1 + w, 2 + w : 2 + 2 * w]
+        assert not np.array_equal(query, first), tag
+        assert w * min(1.0, CARD_WIDTH / pic.shape[1]) >= MIN_CARD_TILE, tag
 
 
 def test_drop_self_matches_keeps_order():
@@ -134,3 +156,35 @@ def test_wide_grids_get_labels_that_survive_the_card_shrink():
     assert size * CARD_WIDTH / g.shape[1] >= CARD_FONT_SIZE  # ...still 10 px once shrunk
     # a label that would not fit its tile at the larger size keeps the base size
     assert display_font_size(900, ["a very long label for a tile"], 60) == FONT_SIZE
+
+
+def test_every_picture_reads_at_card_size(images):
+    # TensorBoard's Images tab shrinks a picture to its CARD_WIDTH px card: the smallest
+    # text of every picture must stay CARD_FONT_SIZE px tall there (a 936 px wide grid of
+    # FONT_SIZE labels shows them at 5 px)
+    unreadable = {}
+    for tag, img in images.items():
+        px = smallest_text_px(tag)
+        if px is not None and card_text_size(px, img.shape[1]) < CARD_FONT_SIZE:
+            unreadable[tag] = (img.shape[1], round(card_text_size(px, img.shape[1]), 1))
+    assert unreadable == {}, unreadable
+    assert card_text_size(FONT_SIZE, 936) < CARD_FONT_SIZE  # the rule catches the old one
+    assert card_text_size(FONT_SIZE, max_text_width()) >= CARD_FONT_SIZE
+
+
+def test_labelled_grids_fit_the_card_text_width():
+    # six 28 px columns labelled "T-shirt/top": a 3x factor (84 px) would make the grid
+    # 511 px wide; the tiles are resized to the widest that fits (80 px), labels intact
+    names = ["T-shirt/top", "Pullover", "Ankle boot"] * 4
+    g = grid(np.zeros((12, 28, 28)), ncols=6, labels=names)
+    assert g.shape[1] <= max_text_width()
+    tile_w = (g.shape[1] - 1) // 6 - 1
+    assert tile_w >= font().getlength("T-shirt/top") + 4
+    assert tile_w * CARD_WIDTH / max(CARD_WIDTH, g.shape[1]) >= MIN_CARD_TILE
+    # a grid whose labels cannot fit a narrower tile keeps its integer factor
+    wide = grid(np.zeros((6, 28, 28)), ncols=6, labels=["Unbreakablelabelword"] * 6)
+    assert wide.shape[1] > max_text_width() and ((wide.shape[1] - 1) // 6 - 1) % 28 == 0
+    # a labelled filter grid of 32 filters x 16 channels fits too, blocks still large
+    rng = np.random.default_rng(0)
+    f = filter_grid(rng.uniform(0, 1, (32 * 16, 3, 3)).astype("float32"), per_filter=16)
+    assert f.shape[1] <= max_text_width() and f.shape[0] <= 2 * f.shape[1]

@@ -118,6 +118,7 @@ class _AttributionCallback(InsightCallback):
         if probe_logits.shape[-1] == 1 and self._head != "binary":
             targets = None  # one regression output: explain the output itself
         labels = [self.label_text(i, predicted, self.class_names) for i in range(len(self.probe_x))]
+        colors = [self.label_color(i, predicted) for i in range(len(self.probe_x))]
         masks = self._masks()
         shown = self._display()
         with _ConstantMapCount() as constant:
@@ -137,7 +138,8 @@ class _AttributionCallback(InsightCallback):
                 )
         for tag, maps in results.items():
             pictures = overlay(shown, normalize_minmax(maps), alpha=self.alpha, cmap=self.cmap)
-            self.writer.image(f"{tag}/overlay", grid(pictures, labels=labels), step)
+            picture = grid(pictures, labels=labels, label_colors=colors)
+            self.writer.image(f"{tag}/overlay", picture, step)
             dashboard.write_sample_images(self.writer, overlay_tag(tag), pictures, step)
             if masks is not None:
                 self.writer.scalar(f"{tag}/pointing_game", pointing_game(maps, masks), step)
@@ -153,7 +155,8 @@ class _AttributionCallback(InsightCallback):
 class GradCAM(_AttributionCallback):
     """Log Grad-CAM (or Grad-CAM++ / Score-CAM / CAM) overlays of fixed validation images.
 
-    Tags: ``gradcam/<method>/overlay`` (labelled "t:<true> p:<predicted>") and, when the
+    Tags: ``gradcam/<method>/overlay`` (labelled with the true class, green when
+    predicted right, "true → predicted" in red when wrong) and, when the
     validation data hold masks, ``gradcam/<method>/pointing_game`` and
     ``gradcam/<method>/energy_in_mask``.
 

@@ -18,6 +18,9 @@ from keras_insight.core.introspection import is_subclassed, output_layer
 from keras_insight.core.validation import nonfinite_weights
 from keras_insight.tensorboard import INSIGHT_SUBDIR, get_writer, new_run_name
 
+#: Label colours of a right and a wrong prediction (``grid`` darkens them for contrast).
+RIGHT_COLOR, WRONG_COLOR = (0, 128, 0), (200, 0, 0)
+
 
 def _to_numpy(v: Any) -> np.ndarray:
     return v.numpy() if hasattr(v, "numpy") else np.asarray(v)
@@ -440,19 +443,29 @@ class InsightCallback(keras.callbacks.Callback):
         return type(self).__name__
 
     def label_text(self, i: int, predicted: np.ndarray | None = None, names=None) -> str:
-        """ "true/pred" label for probe sample ``i``."""
+        """Short label for probe sample ``i``, readable at TensorBoard's card size: its true
+        class ("Coat") when the prediction is right or not given, "Coat → Shirt" (true
+        → predicted) when wrong, "pred Shirt" without labels; :meth:`label_color` gives
+        its colour."""
 
         names = self.class_names if names is None else names
 
         def name(c):
             return str(names[c]) if names is not None and 0 <= c < len(names) else str(c)
 
-        parts = []
-        if self.probe_y is not None:
-            parts.append(f"true {name(int(self.probe_y[i]))}")
-        if predicted is not None:
-            parts.append(f"pred {name(int(predicted[i]))}")
-        return " ".join(parts)
+        if self.probe_y is None:
+            return "" if predicted is None else f"pred {name(int(predicted[i]))}"
+        true = int(self.probe_y[i])
+        if predicted is None or int(predicted[i]) == true:
+            return name(true)
+        return f"{name(true)} → {name(int(predicted[i]))}"
+
+    def label_color(self, i: int, predicted: np.ndarray | None = None) -> tuple[int, int, int]:
+        """Colour of :meth:`label_text`: green when the prediction is right, red when wrong,
+        black when either is unknown."""
+        if self.probe_y is None or predicted is None:
+            return (0, 0, 0)
+        return RIGHT_COLOR if int(predicted[i]) == int(self.probe_y[i]) else WRONG_COLOR
 
     # ------------------------------------------------------------ applicability
     def not_applicable(self, model: Any) -> str | None:

@@ -184,7 +184,10 @@ class ActivationMaps(InsightCallback):
                 image = image.mean(-1).astype(np.uint8) if image.shape[-1] != 1 else image[..., 0]
                 image = resize_nearest(image, maps.shape[1:])
                 labels = [self.label_text(i, predicted)] + [f"ch{c}" for c in range(len(maps))]
-                picture = grid(np.concatenate([image[None], tiles]), labels=labels)
+                colors = [self.label_color(i, predicted)] + [(0, 0, 0)] * len(maps)
+                picture = grid(
+                    np.concatenate([image[None], tiles]), labels=labels, label_colors=colors
+                )
                 self.writer.image(f"activations/{lyr.name}/sample_{i}", picture, step)
 
 

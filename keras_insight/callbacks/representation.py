@@ -11,6 +11,8 @@ import numpy as np
 
 from keras_insight._config import logger
 from keras_insight.callbacks.base import (
+    RIGHT_COLOR,
+    WRONG_COLOR,
     InsightCallback,
     is_endless,
     predicted_classes,
@@ -293,11 +295,14 @@ def drop_self_matches(idx: np.ndarray, self_rows: np.ndarray, k: int) -> np.ndar
 
 
 class NearestNeighbors(_FeatureCallback):
-    """For each query image: its k nearest gallery images in feature space (left) beside the
-    k nearest in pixel space (right). Tag ``neighbors/<layer>``.
+    """For each query image (a row, first column): its k nearest gallery images in the
+    layer's feature space, tag ``neighbors/<layer>``, and in pixel space, tag
+    ``neighbors/<layer>/pixels``. Each neighbour is labelled with its class, green when it
+    is the query's class, red when not (two pictures of k + 1 columns read at
+    TensorBoard's card size where one of 2k + 1 did not).
 
     Pixel-space neighbours are computed once; feature neighbours every logged epoch, so the
-    row shows how learned similarity moves away from raw pixel similarity. A query never
+    two pictures show how learned similarity moves away from raw pixel similarity. A query never
     shows itself as its own neighbour: when the gallery is the validation data (the same
     object) its own row is excluded by index, otherwise any gallery image pixel-identical
     to the query is.
@@ -392,20 +397,24 @@ class NearestNeighbors(_FeatureCallback):
         # convert only the shown gallery images, not the whole gallery, each time
         g_img = _images_uint8(self.gallery_x[rows.ravel()], self.input_range)
         g_img = g_img.reshape(rows.shape + g_img.shape[1:])
-        tiles, labels = [], []
-        gname = (
-            (lambda j: class_name(int(self.gallery_y[j]), self.class_names))
-            if self.gallery_y is not None
-            else (lambda j: "")
-        )
-        for i in range(len(self.probe_x)):
-            tiles.append(q_img[i])
-            labels.append("q " + self.label_text(i, names=self.class_names))
-            for r, j in enumerate(rows[i]):
-                tiles.append(g_img[i, r])
-                labels.append(("f " if r < self.k else "px ") + gname(j))
-        picture = grid(np.stack(tiles), ncols=1 + 2 * self.k, labels=labels)
-        self.writer.image(f"neighbors/{self._layer.name}", picture, step)
+        black = (0, 0, 0)
+        name = self._layer.name
+        spaces = {name: slice(0, self.k), f"{name}/pixels": slice(self.k, None)}
+        for tag, cols in spaces.items():
+            tiles, labels, colors = [], [], []
+            for i in range(len(self.probe_x)):
+                tiles += [q_img[i], *g_img[i, cols]]
+                labels.append(f"query {self.label_text(i, names=self.class_names)}".strip())
+                colors.append(black)
+                for j in rows[i, cols]:
+                    c = None if self.gallery_y is None else int(self.gallery_y[j])
+                    labels.append("" if c is None else class_name(c, self.class_names))
+                    if c is None or self.probe_y is None:
+                        colors.append(black)
+                    else:
+                        colors.append(RIGHT_COLOR if c == int(self.probe_y[i]) else WRONG_COLOR)
+            picture = grid(np.stack(tiles), ncols=1 + self.k, labels=labels, label_colors=colors)
+            self.writer.image(f"neighbors/{tag}", picture, step)
 
 
 class MaxActivatingPatches(InsightCallback):

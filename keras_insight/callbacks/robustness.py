@@ -129,7 +129,7 @@ class AdversarialRobustness(InsightCallback):
         amplified = np.clip(0.5 + 0.5 * delta / scale, 0.0, 1.0)
         p_clean = predicted_classes(logits(self.model, x[:k]))
         p_adv = predicted_classes(logits(self.model, x_adv[:k]))
-        tiles, labels = [], []
+        tiles, labels, colors = [], [], []
 
         def name(c) -> str:
             names = self.class_names
@@ -137,12 +137,15 @@ class AdversarialRobustness(InsightCallback):
 
         for i in range(k):
             tiles += [to_uint8(x[i], lo, hi), to_uint8(x_adv[i], lo, hi), to_uint8(amplified[i])]
+            # clean: its class (green) or "true → predicted" (red); adversarial: what the
+            # model now says, red when fooled
             labels += [
-                f"true {name(int(self.probe_y[i]))} pred {name(int(p_clean[i]))}",
-                f"adversarial pred {name(int(p_adv[i]))}",
+                self.label_text(i, p_clean),
+                f"adversarial → {name(int(p_adv[i]))}",
                 f"delta eps={eps:.3g}",
             ]
-        return grid(np.stack(tiles), ncols=3, labels=labels)
+            colors += [self.label_color(i, p_clean), self.label_color(i, p_adv), (0, 0, 0)]
+        return grid(np.stack(tiles), ncols=3, labels=labels, label_colors=colors)
 
 
 class Invariance(InsightCallback):

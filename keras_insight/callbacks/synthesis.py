@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from keras_insight.callbacks.base import (
+    RIGHT_COLOR,
+    WRONG_COLOR,
     InsightCallback,
     head_kind,
     predicted_classes,
@@ -271,10 +273,12 @@ class ClassSynthesis(_SynthesisCallback):
         images = self._synthesise([self._objective(c) for c in self._classes])
         predicted = predicted_classes(model_logits(self.model, images))
         pics = self._pictures(images)
+        # the class name, green when the model sees it in its image; "class → seen" in red
         labels = [
-            f"{self._name(c)} p:{self._name(int(p))}" for c, p in zip(self._classes, predicted)
+            self._name(c) if p == c else f"{self._name(c)} → {self._name(int(p))}"
+            for c, p in zip(self._classes, predicted)
         ]
-        colors = [(0, 128, 0) if p == c else (200, 0, 0) for c, p in zip(self._classes, predicted)]
+        colors = [RIGHT_COLOR if p == c else WRONG_COLOR for c, p in zip(self._classes, predicted)]
         heat = None
         if self._prior is None:
             picture = grid(pics, labels=labels, label_colors=colors)
@@ -283,9 +287,9 @@ class ClassSynthesis(_SynthesisCallback):
             rgb = pics if pics.shape[-1] == 3 else np.repeat(pics, 3, axis=-1)
             tiles = np.stack([rgb, heat], axis=1).reshape(-1, *rgb.shape[1:])
             n = len(self._classes)
-            picture = grid(
+            picture = grid(  # pairs a row: 2 for 4 to 10 classes, so it reads at card width
                 tiles,
-                ncols=2 * int(np.ceil(np.sqrt(n))),
+                ncols=2 * int(np.ceil(np.sqrt(n / 2.5))),
                 labels=[t for lab in labels for t in (lab, "minus mean")],
                 label_colors=[t for col in colors for t in (col, (0, 0, 0))],
             )

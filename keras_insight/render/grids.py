@@ -11,18 +11,22 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from keras_insight.render.images import as_uint8, upscale_nearest
+from keras_insight.render.images import as_uint8, resize_nearest, upscale_nearest
 
 __all__ = [
+    "CARD_FONT_SIZE",
+    "CARD_WIDTH",
     "FONT_SIZE",
     "MIN_DISPLAY",
     "MIN_TILE",
+    "card_text_size",
     "enlarge",
     "filter_grid",
     "font",
     "grid",
     "display_font_size",
     "label_height",
+    "max_text_width",
     "wrap_label",
 ]
 
@@ -33,9 +37,10 @@ _TEXT_MARGIN = 2
 #: Label font size in pixels (DejaVu Sans, matplotlib's bundled font): legible at
 #: TensorBoard's card size, never below about 10 px of glyph height.
 FONT_SIZE = 14
-#: Smallest displayed tile side (pixels) when labels are drawn: tiles are enlarged with
-#: nearest-neighbour to at least this, so an 8x8 or 28x28 image is not a smudge.
-MIN_TILE = 32
+#: Smallest tile side (pixels) when labels are drawn: tiles are enlarged with
+#: nearest-neighbour to at least this, so an 8x8 or 28x28 image is not a smudge; a
+#: labelled grid up to :func:`max_text_width` wide keeps tiles of 40 px or more on a card.
+MIN_TILE = 56
 _MAX_LINES = 2
 
 
@@ -57,10 +62,37 @@ def font(size: int = FONT_SIZE) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 
 #: Width (px) TensorBoard's Images tab fits a picture into; wider pictures are shrunk.
-CARD_WIDTH = 340
+#: Measured in headless Chromium (TensorBoard 2.21, ``getBoundingClientRect`` of the card
+#: images): 350 px in the Images tab at 1024, 1280 and 1920 px windows (a fixed card
+#: width; the height follows the aspect). The Time Series tab instead fits a picture into
+#: a 319 x 215 px box (1280 x 900 window), so tall pictures shrink by height there until
+#: the card's "Toggle actual image size" button shows them at their own size.
+CARD_WIDTH = 350
 #: Font size (px) labels should keep once a picture is shrunk to ``CARD_WIDTH``.
 CARD_FONT_SIZE = 10
 _MAX_FONT_SIZE = 22
+
+
+def card_text_size(font_px: float, picture_width: int) -> float:
+    """Height (px) of ``font_px`` text once TensorBoard shows a ``picture_width`` px wide
+    picture on its :data:`CARD_WIDTH` px card: ``font_px * min(1, CARD_WIDTH / width)``.
+
+    Example:
+        >>> card_text_size(14, 300), card_text_size(14, 700)
+        (14.0, 7.0)
+    """
+    return float(font_px) * min(1.0, CARD_WIDTH / max(1, int(picture_width)))
+
+
+def max_text_width(font_px: float = FONT_SIZE) -> int:
+    """Widest picture (px) whose ``font_px`` text is still :data:`CARD_FONT_SIZE` px tall
+    on a card (:func:`card_text_size`); labelled grids fit their tiles into it.
+
+    Example:
+        >>> max_text_width()
+        490
+    """
+    return int(CARD_WIDTH * font_px // CARD_FONT_SIZE)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -132,7 +164,7 @@ def display_font_size(picture_width: int, labels: Sequence[str], tile_width: int
 
     Example:
         >>> display_font_size(300, ["cat"], 64), display_font_size(560, ["cat"], 140)
-        (14, 17)
+        (14, 16)
     """
     want = min(_MAX_FONT_SIZE, math.ceil(CARD_FONT_SIZE * picture_width / CARD_WIDTH))
     size = max(FONT_SIZE, want)
@@ -246,7 +278,9 @@ def grid(
         scale: nearest-neighbour enlargement of each tile. Default ``None``: 1 without
             labels; with labels, the smallest integer that makes each tile at least
             :data:`MIN_TILE` px and as wide as its widest label on two lines (but no wider
-            than 8 times the tile, or 96 px for tiny tiles).
+            than 8 times the tile, or ``3 * MIN_TILE`` px for tiny tiles); when that integer
+            would make the grid wider than :func:`max_text_width` and a smaller tile still
+            holds the labels, tiles are resized (nearest) to the largest width that fits.
         label_colors: optional ``N`` RGB text colours (e.g. green right, red wrong).
             Default black on a light pad, white on a dark one.
 
@@ -283,7 +317,15 @@ def grid(
             # (up to 8x the tile, or 96 px for tiny tiles; longer labels are shortened)
             text_w = max(_balanced_width(t) for t in labels) + 2 * _TEXT_MARGIN
             cap = max(_MAX_AUTO_SCALE * x.shape[2], 3 * MIN_TILE)
-            scale = max(1, math.ceil(max(MIN_TILE, min(text_w, cap)) / x.shape[2]))
+            need = max(MIN_TILE, min(text_w, cap))
+            scale = max(1, math.ceil(need / x.shape[2]))
+            # an integer factor that would push the grid past the card's text width: the
+            # largest tile that fits instead, if its labels still fit it (e.g. six 28 px
+            # columns: 80 px tiles, not 84)
+            fit = (max_text_width() - pad) // ncols - pad
+            if pad + ncols * (scale * x.shape[2] + pad) > max_text_width() and need <= fit:
+                shape = (round(x.shape[1] * fit / x.shape[2]), fit)
+                x, scale = resize_nearest(x, shape), 1
         if x.shape[-1] == 1:
             x = np.repeat(x, 3, axis=-1)
     x = upscale_nearest(x, int(scale or 1))
@@ -343,12 +385,16 @@ def filter_grid(
     if per_filter < 1 or len(x) % per_filter:
         raise ValueError(f"{len(x)} tiles do not split into blocks of per_filter={per_filter}.")
     n = len(x) // per_filter
+    label_w = _width(f"#{first_index + n - 1}") + 2 * _TEXT_MARGIN + 4 if labels else 0
     if labels and per_filter == 1:  # the tile must hold its index label
-        min_tile = max(min_tile, _width(f"#{first_index + n - 1}") + 2 * _TEXT_MARGIN + 4)
+        min_tile = max(min_tile, label_w)
     scale = max(1, math.ceil(min_tile / max(x.shape[1], x.shape[2], 1)))
+    cols = math.ceil(math.sqrt(per_filter))
+    ncols = math.ceil(math.sqrt(n))
+    if labels:  # index labels: keep the picture within the card's text width
+        scale, ncols = _filter_layout(n, per_filter, x.shape[1:3], scale, label_w)
     x = upscale_nearest(x, scale)
     if per_filter > 1:
-        cols = math.ceil(math.sqrt(per_filter))
         blocks = np.stack(
             [grid(x[i * per_filter : (i + 1) * per_filter], ncols=cols, pad=1, pad_value=255)
              for i in range(n)]
@@ -356,7 +402,35 @@ def filter_grid(
     else:
         blocks = x
     names = [f"#{first_index + i}" for i in range(n)] if labels else None
-    return grid(blocks, ncols=math.ceil(math.sqrt(n)), pad=3, pad_value=255, labels=names, scale=1)
+    return grid(blocks, ncols=ncols, pad=3, pad_value=255, labels=names, scale=1)
+
+
+def _filter_layout(
+    n: int, per_filter: int, kernel: tuple[int, int], scale: int, label_w: int
+) -> tuple[int, int]:
+    """(weight scale, block columns) of a labelled :func:`filter_grid` no wider than
+    :func:`max_text_width`: of the layouts at most twice as tall as wide, the one whose
+    weights are largest once shrunk to the card; ``scale`` is the largest factor tried."""
+    kh, kw = kernel
+    cols = math.ceil(math.sqrt(per_filter)) if per_filter > 1 else 1
+    rows = math.ceil(per_filter / cols)
+    strip = label_height(["#0"])
+    best: tuple[float, int, int] | None = None
+    for ncols in range(math.ceil(math.sqrt(n)), 0, -1):
+        for s in range(scale, 0, -1):
+            bw = s * kw if cols == 1 else cols * (s * kw + 1) + 1
+            width = 3 + ncols * (bw + 3)
+            if width <= max_text_width() and bw >= label_w:
+                break
+        else:
+            continue
+        bh = s * kh if cols == 1 else rows * (s * kh + 1) + 1
+        if 3 + math.ceil(n / ncols) * (bh + strip + 3) > 2 * width:
+            break  # fewer columns only make it taller
+        shown = s * min(1.0, CARD_WIDTH / width)
+        if best is None or shown > best[0]:
+            best = (shown, s, ncols)
+    return (best[1], best[2]) if best else (scale, math.ceil(math.sqrt(n)))
 
 
 #: Shorter side (px) a single picture is enlarged to for display (TensorBoard shows small

@@ -12,6 +12,15 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+#: Resolution of every figure (px per inch) and its smallest text (legend and tick labels,
+#: in points): 9 pt at 100 dpi is 12.5 px, so a figure up to 437 px wide
+#: (``max_text_width(SMALLEST_TEXT_PX)``) keeps 10 px text on TensorBoard's 350 px card.
+DPI = 100
+SMALLEST_TEXT_PT = 9
+SMALLEST_TEXT_PX = SMALLEST_TEXT_PT * DPI / 72
+_WIDTH_IN = 4.3  # figure width (inches): 430 px
+
+
 
 def class_name(c: int, names: Sequence[str] | None) -> str:
     """``names[c]`` when given and in range, else the index as text.
@@ -27,7 +36,7 @@ def scatter_figure(
     coords: np.ndarray, labels: np.ndarray | None, title: str, lims=None, names=None
 ) -> Figure:
     """2-D points coloured by class (tab10) with a legend of class names outside the axes."""
-    fig = Figure(figsize=(6.0, 4.4), dpi=80)  # room on the right for the legend
+    fig = Figure(figsize=(_WIDTH_IN, 3.3), dpi=DPI)
     ax = fig.add_subplot(111)
     c = labels if labels is not None else np.zeros(len(coords))
     ax.scatter(coords[:, 0], coords[:, 1], c=c, cmap="tab10", vmin=0, vmax=9, s=8)
@@ -40,13 +49,20 @@ def scatter_figure(
                 label=class_name(int(k), names),
                 s=8,
             )
-        # outside the axes, so it never hides points; 9 pt = 10 px at 80 dpi
-        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=1.5)
+        # outside the axes, so it never hides points
+        ax.legend(
+            fontsize=SMALLEST_TEXT_PT,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            markerscale=1.5,
+            borderaxespad=0.2,
+            handletextpad=0.2,
+        )
     if lims is not None:
         ax.set_xlim(*lims[0])
         ax.set_ylim(*lims[1])
     ax.set_title(title, fontsize=11)
-    ax.tick_params(labelsize=9)
+    ax.tick_params(labelsize=SMALLEST_TEXT_PT)
     fig.tight_layout()
     return fig
 
@@ -56,7 +72,7 @@ def robustness_curve_figure(report) -> Figure:
 
     A bare Figure: no pyplot state, and the user's backend stays as it is.
     """
-    fig = Figure(figsize=(5.0, 3.6), dpi=100)
+    fig = Figure(figsize=(_WIDTH_IN, 3.3), dpi=DPI)
     ax = fig.add_subplot(111)
     # distinct marker and dash per attack: curves that coincide stay visible
     styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."), ("v", (0, (5, 1)))]
@@ -75,11 +91,12 @@ def robustness_curve_figure(report) -> Figure:
             color="black" if worst else None,
             zorder=1 if worst else 2,
         )
-    ax.set_xlabel(f"eps ({report.norm}, input units)")
-    ax.set_ylabel("robust accuracy")
+    ax.set_xlabel(f"eps ({report.norm}, input units)", fontsize=10)
+    ax.set_ylabel("robust accuracy", fontsize=10)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_title(f"AUC {report.auc:.3f}, never broken {report.never_broken}")
-    ax.legend(fontsize=9)
+    ax.set_title(f"AUC {report.auc:.3f}, never broken {report.never_broken}", fontsize=11)
+    ax.tick_params(labelsize=SMALLEST_TEXT_PT)
+    ax.legend(fontsize=SMALLEST_TEXT_PT)
     fig.tight_layout()
     return fig
 
@@ -88,8 +105,8 @@ def invariance_figure(report, *, stacked: bool = False):
     """Accuracy (when labels were given), flip rate and feature cosine vs severity, one
     line per transform, on the user's pyplot (headless: Agg by itself).
 
-    ``stacked=True`` puts the panels one under the other, 420 px wide: it reads at
-    TensorBoard's card width (about 350 px), where three side-by-side panels (1200 px) are
+    ``stacked=True`` puts the panels one under the other, 430 px wide: it reads at
+    TensorBoard's card width (350 px), where three side-by-side panels (1200 px) are
     shrunk to a third."""
     import matplotlib.pyplot as plt
 
@@ -99,10 +116,14 @@ def invariance_figure(report, *, stacked: bool = False):
     if any(v is not None for v in report.feature_cosine.values()):
         panels.append(("feature cosine", report.feature_cosine))
     if stacked:
-        fig, axes = plt.subplots(len(panels), 1, figsize=(4.2, 2.9 * len(panels)), squeeze=False)
+        fig, axes = plt.subplots(
+            len(panels), 1, figsize=(_WIDTH_IN, 2.9 * len(panels)), dpi=DPI, squeeze=False
+        )
         axes = axes.T
     else:
-        fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
+        fig, axes = plt.subplots(
+            1, len(panels), figsize=(4 * len(panels), 3.2), dpi=DPI, squeeze=False
+        )
     sev = [0, *report.severities]
     # distinct marker and dash per transform: coinciding curves stay visible
     markers, dashes = "osD^vP*X", ["-", "--", ":", "-."]
@@ -121,9 +142,10 @@ def invariance_figure(report, *, stacked: bool = False):
                 markerfacecolor="none",
                 label=t,
             )
-        ax.set_title(title)
-        ax.set_xlabel("severity")
+        ax.set_title(title, fontsize=11)
+        ax.set_xlabel("severity", fontsize=10)
+        ax.tick_params(labelsize=SMALLEST_TEXT_PT)
         ax.set_ylim(-0.02, 1.02)
-    axes[0][-1].legend(fontsize=9, loc="best")
+    axes[0][-1].legend(fontsize=SMALLEST_TEXT_PT, loc="best")
     fig.tight_layout()
     return fig
