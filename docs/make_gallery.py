@@ -75,9 +75,20 @@ def dump(log_dir: str, out: Path) -> list[tuple[str, tuple[int, ...]]]:
         name = tag.replace("/", "__") + ".png"
         Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img).save(out / name)
         written.append((tag, img.shape))
+    from keras_insight.render.grids import CARD_WIDTH, FONT_SIZE, max_text_width
+
     lines = ["# Gallery: the demo's pictures as TensorBoard shows them", ""]
-    lines += ["Made by `python docs/make_gallery.py`. Width x height in pixels.", ""]
-    lines += [f"- `{t}` ({s[1]}x{s[0]}): ![{t}]({t.replace('/', '__')}.png)" for t, s in written]
+    lines += [
+        "Made by `python docs/make_gallery.py`. Width x height in pixels, then the scale",
+        f"TensorBoard's Images tab shows it at (every card is {CARD_WIDTH} px wide). Pictures",
+        f"with {FONT_SIZE} px labels are at most {max_text_width()} px wide, so their labels",
+        "stay at least 10 px tall on the card (`tests/test_pictures.py` checks every tag).",
+        "",
+    ]
+    lines += [
+        f"- `{t}` ({s[1]}x{s[0]}, x{CARD_WIDTH / s[1]:.2f}): ![{t}]({t.replace('/', '__')}.png)"
+        for t, s in written
+    ]
     (out / "index.md").write_text("\n".join(lines) + "\n")
     return written
 

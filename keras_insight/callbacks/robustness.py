@@ -232,7 +232,7 @@ class Invariance(InsightCallback):
                 tiles.append(
                     to_uint8(corrupt(x, t, s, seed=self.seed, input_range=(lo, hi))[0], lo, hi)
                 )
-                labels.append(f"{t} s{s}")
+                labels.append(t if s == 0 else f"s{s}")  # a row per transform, severity 0 first
         return grid(np.stack(tiles), ncols=len(self.severities) + 1, labels=labels)
 
 
