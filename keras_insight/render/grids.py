@@ -64,9 +64,10 @@ def font(size: int = FONT_SIZE) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 #: Width (px) TensorBoard's Images tab fits a picture into; wider pictures are shrunk.
 #: Measured in headless Chromium (TensorBoard 2.21, ``getBoundingClientRect`` of the card
 #: images): 350 px in the Images tab at 1024, 1280 and 1920 px windows (a fixed card
-#: width: wider pictures are shrunk to it, narrower ones enlarged; the height follows). The Time Series tab instead fits a picture into
-#: a 319 x 215 px box (1280 x 900 window), so tall pictures shrink by height there until
-#: the card's "Toggle actual image size" button shows them at their own size.
+#: width: wider pictures are shrunk to it, narrower ones enlarged; the height follows).
+#: The Time Series tab instead fits a picture into a 319 x 215 px box (1280 x 900
+#: window), so tall pictures shrink by height there until the card's "Toggle actual
+#: image size" button shows them at their own size.
 CARD_WIDTH = 350
 #: Font size (px) labels should keep once a picture is shrunk to ``CARD_WIDTH``.
 CARD_FONT_SIZE = 10
