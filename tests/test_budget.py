@@ -149,3 +149,34 @@ def test_head_start_lets_a_short_run_show_more_views_within_its_bound(tmp_path):
     bound = max(0.02 * early.train_seconds, min(0.08 * early.train_seconds, 0.3 * early.first_epoch))
     assert early.spent() <= bound + 1.5 * LOG_COST
     assert EPOCH <= early.first_epoch < 2 * EPOCH
+
+
+class _Fake:
+    """A member with hand-set costs (the attributes the budget reads)."""
+
+    def __init__(self, last=None, prev=None, first=None, logs=0):
+        self.seconds, self.logs_done = 0.0, logs
+        self.last_cost, self.prev_cost, self.first_cost = last, prev, first
+
+    def wants_log(self, phase, step):
+        return True
+
+
+def test_estimates_are_the_costlier_of_two_logs_and_the_costliest_first_log():
+    b = OverheadBudget(0.1, head_start=0.0)
+    b.train_seconds = 10.0  # 1.0 s of room
+    # alternates 0.2 s / 0.9 s (it carries a shared pass every other epoch): last was cheap
+    alternating = _Fake(last=0.2, prev=0.9, first=0.9, logs=2)
+    b.join(alternating)
+    assert b.grant(alternating, 0, "epoch")  # 0.9 <= 1.0
+    b.train_seconds = 8.0  # 0.8 s of room: the 0.2 s last log alone would have fitted
+    assert not b.grant(alternating, 1, "epoch")
+    # a view that never logged is guessed at the costliest first log so far (0.9 s)
+    b2 = OverheadBudget(0.1, head_start=0.0)
+    cheap, unknown = _Fake(last=0.1, first=0.9, logs=1), _Fake()
+    b2.join(cheap)
+    b2.join(unknown)
+    b2.train_seconds = 8.5  # 0.85 s: the mean-free guess 0.9 does not fit
+    assert b2.grant(cheap, 0, "epoch") and not b2.grant(unknown, 0, "epoch")
+    b2.train_seconds = 10.1  # 1.01 s: 0.1 + 0.9 fits
+    assert b2.grant(cheap, 1, "epoch") and b2.grant(unknown, 1, "epoch")

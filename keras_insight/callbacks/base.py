@@ -408,7 +408,8 @@ class InsightCallback(keras.callbacks.Callback):
         self.seconds = 0.0
         self.budget = None  # an OverheadBudget shared by the callbacks of a suite, or None
         self.logs_done = 0  # logs written in this fit
-        self.last_cost: float | None = None  # seconds of the last log (the budget's estimate)
+        self.last_cost: float | None = None  # seconds of the last log
+        self.prev_cost: float | None = None  # ... and of the one before (budget estimates)
         self.first_cost: float | None = None  # seconds of the first log (tracing included)
         self._deferred = False  # a scheduled log the budget postponed: still due
         self.probe_x: np.ndarray | None = None
@@ -643,7 +644,7 @@ class InsightCallback(keras.callbacks.Callback):
                 raise
             self._count_failure(exc, step)
         finally:
-            self.last_cost = time.perf_counter() - start
+            self.prev_cost, self.last_cost = self.last_cost, time.perf_counter() - start
             self.seconds += self.last_cost
             if self.first_cost is None:
                 self.first_cost = self.last_cost
