@@ -176,7 +176,23 @@ def test_estimates_are_the_costlier_of_two_logs_and_the_costliest_first_log():
     cheap, unknown = _Fake(last=0.1, first=0.9, logs=1), _Fake()
     b2.join(cheap)
     b2.join(unknown)
-    b2.train_seconds = 8.5  # 0.85 s: the mean-free guess 0.9 does not fit
-    assert b2.grant(cheap, 0, "epoch") and not b2.grant(unknown, 0, "epoch")
-    b2.train_seconds = 10.1  # 1.01 s: 0.1 + 0.9 fits
+    b2.train_seconds = 8.5  # 0.85 s: the guess 0.9 does not fit, and the room is kept for
+    # the view that never logged: the cheap one, which logged before, waits too
+    assert not b2.grant(unknown, 0, "epoch") and not b2.grant(cheap, 0, "epoch")
+    b2.train_seconds = 10.1  # 1.01 s: 0.9 + 0.1 fits
     assert b2.grant(cheap, 1, "epoch") and b2.grant(unknown, 1, "epoch")
+
+
+def test_room_is_kept_for_the_least_logged_view():
+    """Every view appears before any appears twice: a view that logged more does not take
+    the room a less-logged one is waiting for; views equally behind still fit in."""
+    b = OverheadBudget(0.1, head_start=0.0)
+    big = _Fake(last=0.8, first=0.8, logs=1)  # waiting for 0.8 s
+    small_same = _Fake(last=0.1, first=0.1, logs=1)
+    small_ahead = _Fake(last=0.1, first=0.1, logs=3)
+    for m in (big, small_same, small_ahead):
+        b.join(m)
+    b.train_seconds = 5.0  # 0.5 s of room
+    plan = {n: b.grant(m, 0, "epoch") for n, m in
+            [("big", big), ("same", small_same), ("ahead", small_ahead)]}  # fmt: skip
+    assert plan == {"big": False, "same": True, "ahead": False}

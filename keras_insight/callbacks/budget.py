@@ -14,8 +14,8 @@ written with the wrong weights. At each epoch end (and at train end) the due cal
 granted greedily, the ones that have logged least first (ties in suite order), so every
 view appears before any view appears twice. The estimate of a log is the costlier of that
 callback's last two logs; for a callback that has never logged it is the costliest first log
-so far (tracing included), and at most one such unknown log is granted per epoch end, so
-the budget is exceeded by at most the error of that guess.
+so far (tracing included); before any view has logged, at most one log is granted per
+epoch end, so the budget is exceeded by at most the errors of those guesses.
 
 One-off costs (tracing a compiled function, a first log's setup) weigh most in short
 runs, where a flat share would leave most views unwritten. So the budget may run ahead of
@@ -163,14 +163,20 @@ class OverheadBudget:
         guess = max(firsts, default=0.0)
         plan: set[int] = set()
         unknown_granted = False
+        waiting = None  # logs_done of the first view that did not fit: room is kept for it
         for m in due:
+            if waiting is not None and m.logs_done > waiting:
+                break  # views that logged more wait, so every view appears before any twice
             # the costlier of its last two logs: views that share the probe pass pay for it
             # on alternate epochs (the 2,048-image pass of a freq-2 confusion matrix)
             cost = m.last_cost
             if cost is not None:
                 cost = max(cost, getattr(m, "prev_cost", None) or 0.0)
             if cost is None:
-                if unknown_granted or room <= 0 or guess > room:
+                if unknown_granted and not firsts:
+                    continue  # nothing measured yet: one blind guess per epoch end
+                if room <= 0 or guess > room:
+                    waiting = m.logs_done
                     continue
                 unknown_granted = True
                 plan.add(id(m))
@@ -179,4 +185,6 @@ class OverheadBudget:
             if cost <= room:
                 plan.add(id(m))
                 room -= cost
+            elif waiting is None:
+                waiting = m.logs_done
         return plan
