@@ -1,7 +1,10 @@
 """Pictures people can read: every image tag of a short suite run, measured.
 
 The run uses 8x8 digits, the smallest images the library meets, so any picture that
-forgets to enlarge its tiles fails here.
+forgets to enlarge its tiles fails here. TensorBoard shows a picture in two places: the
+Images tab (a 350 px wide card) and the Time Series tab, its default (a 319 x 215 px box);
+every picture must read in both (``shown_scale``), long grids being written as pages, the
+samples of one tag.
 """
 
 import math
@@ -21,7 +24,10 @@ from keras_insight.render.grids import (
     FONT_SIZE,
     card_text_size,
     font,
+    grid_pages,
+    max_text_height,
     max_text_width,
+    shown_scale,
     wrap_label,
 )
 from keras_insight.tensorboard.events import read_events
@@ -48,7 +54,7 @@ def smallest_text_px(tag):
 
 
 @pytest.fixture(scope="module")
-def images(tmp_path_factory):
+def images_run(tmp_path_factory):
     log = tmp_path_factory.mktemp("pictures")
     (xt, yt), (xv, yv) = datasets.digits()
     names = datasets.class_names("digits")
@@ -57,13 +63,57 @@ def images(tmp_path_factory):
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     cbs = suite((xv[:200], yv[:200]), str(log), level="full", class_names=names, overhead=None)
     model.fit(xt[:512], yt[:512], epochs=1, batch_size=128, verbose=0, callbacks=cbs)
+    return _pages(log)
+
+
+def _pages(log):
+    """tag -> the pages (samples) of its last logged step, for every image tag."""
     ev = read_events(str(log / "insight"))
     out = {}
     for tag, values in ev.items():
         last = values[-1][1]
         if isinstance(last, list) and last and getattr(last[0], "ndim", 0) == 3:
-            out[tag] = last[0]
+            out[tag] = last
     return out
+
+
+@pytest.fixture(scope="module")
+def all_pages(pages, extra_pages):
+    return {**pages, **extra_pages}
+
+
+@pytest.fixture(scope="module")
+def images(all_pages):
+    """tag -> its first page."""
+    return {tag: p[0] for tag, p in all_pages.items()}
+
+
+@pytest.fixture(scope="module")
+def extra_pages(tmp_path_factory):
+    """The pictures suite() leaves out: shape bias, max-activating patches, filter
+    synthesis and feature inversion, from a small model on 16 px shapes."""
+    from keras_insight.callbacks import FeatureInversion, FilterSynthesis, MaxActivatingPatches
+    from keras_insight.callbacks.robustness import ShapeBias
+    from keras_insight.testing.models import small_cnn
+
+    log = tmp_path_factory.mktemp("extra")
+    x, y, masks = datasets.shapes(48, size=16, spurious=1.0, seed=0)
+    m = small_cnn(num_classes=3)
+    m.compile("adam", "sparse_categorical_crossentropy")
+    cbs = [
+        ShapeBias((x, y, masks), str(log), num_samples=24, strict=True),
+        MaxActivatingPatches(x, "conv2", [0, 1, 2, 3], str(log), k=5, strict=True),
+        FilterSynthesis(str(log), ["conv2"], list(range(8)), steps=3, input_range=(0, 1),
+                        strict=True),  # fmt: skip
+        FeatureInversion(x[:3], ["conv1", "conv2"], log_dir=str(log), steps=3, strict=True),
+    ]
+    m.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=cbs)
+    return _pages(log)
+
+
+@pytest.fixture(scope="module")
+def pages(images_run):
+    return images_run
 
 
 def test_every_family_drew_pictures(images):
@@ -159,31 +209,74 @@ def test_wide_grids_get_labels_that_survive_the_card_shrink():
 
 
 def test_every_picture_reads_at_card_size(images):
-    # TensorBoard's Images tab shrinks a picture to its CARD_WIDTH px card: the smallest
-    # text of every picture must stay CARD_FONT_SIZE px tall there (a 936 px wide grid of
-    # FONT_SIZE labels shows them at 5 px)
+    # TensorBoard's Images tab shrinks a picture to its CARD_WIDTH px card, the Time Series
+    # tab fits it into a 319 x 215 px box: the smallest text of every picture must stay
+    # CARD_FONT_SIZE px tall in both (a 936 px wide grid of FONT_SIZE labels shows them at
+    # 5 px on the card; a 487 x 953 one at 3 px in the box)
     unreadable = {}
     for tag, img in images.items():
+        h, w = img.shape[:2]
         px = smallest_text_px(tag)
-        if px is not None and card_text_size(px, img.shape[1]) < CARD_FONT_SIZE:
-            unreadable[tag] = (img.shape[1], round(card_text_size(px, img.shape[1]), 1))
+        if px is not None and card_text_size(px, w, h) < CARD_FONT_SIZE:
+            unreadable[tag] = (w, h, round(card_text_size(px, w, h), 1))
     assert unreadable == {}, unreadable
-    assert card_text_size(FONT_SIZE, 936) < CARD_FONT_SIZE  # the rule catches the old one
-    assert card_text_size(FONT_SIZE, max_text_width()) >= CARD_FONT_SIZE
+    assert card_text_size(FONT_SIZE, 936) < CARD_FONT_SIZE  # the rule catches the old ones
+    assert card_text_size(FONT_SIZE, 487, 953) < CARD_FONT_SIZE  # neighbours before paging
+    assert card_text_size(FONT_SIZE, 341, 493) < CARD_FONT_SIZE  # 16 Grad-CAM overlays
+    assert card_text_size(FONT_SIZE, max_text_width(), max_text_height()) >= CARD_FONT_SIZE
+
+
+def test_the_extra_pictures_were_drawn(extra_pages):
+    for tag in ("shape_bias/examples", "patches/conv2", "patches/conv2/guided_backprop",
+                "synthesis/filters/conv2", "synthesis/inversion"):  # fmt: skip
+        assert tag in extra_pages, sorted(extra_pages)
+
+
+def test_pages_of_a_tag_share_one_size(all_pages):
+    # TensorBoard shows the N images of a step as N cards ("Sample 1/N"): one size each
+    for tag, p in all_pages.items():
+        assert len({img.shape for img in p}) == 1, tag
+
+
+def test_labelled_tiles_stay_large_on_screen(images):
+    # the 4 x 2 pages of attribution overlays: each tile at least MIN_CARD_TILE px wide in
+    # the smaller of the two views
+    for tag in [t for t in images if t.endswith("/overlay")]:
+        h, w = images[tag].shape[:2]
+        tile = (w - 1) // 4 - 1
+        assert tile * shown_scale(w, h) >= MIN_CARD_TILE, (tag, w, h)
+
+
+def test_long_grids_become_pages_that_fit_the_box():
+    tiles = np.zeros((16, 28, 28))
+    labels = ["true T-shirt/top pred Shirt"] * 16
+    pages = grid_pages(tiles, ncols=4, labels=labels)
+    assert pages.ndim == 4 and len(pages) == 2
+    assert pages.shape[2] <= max_text_width() and pages.shape[1] <= max_text_height()
+    # the same tiles and labels as the one long grid, cut between rows
+    whole = grid(tiles, ncols=4, labels=labels)
+    row = (whole.shape[0] - 1) // 4
+    np.testing.assert_array_equal(pages[1][1 : 1 + 2 * row], whole[1 + 2 * row :])
+    # 5 rows that need pages of 2: 3 pages of 2 rows (the last padded white)
+    five = grid_pages(np.zeros((20, 28, 28)), ncols=4, labels=labels + labels[:4])
+    assert len(five) == 3 and five[-1][-row:].min() == 255
 
 
 def test_labelled_grids_fit_the_card_text_width():
     # six 28 px columns labelled "T-shirt/top": a 3x factor (84 px) would make the grid
-    # 511 px wide; the tiles are resized to the widest that fits (80 px), labels intact
+    # 511 px wide; the tiles are resized to the widest that fits (73 px), "T-shirt/top"
+    # broken after its "/" (never cut)
     names = ["T-shirt/top", "Pullover", "Ankle boot"] * 4
     g = grid(np.zeros((12, 28, 28)), ncols=6, labels=names)
     assert g.shape[1] <= max_text_width()
     tile_w = (g.shape[1] - 1) // 6 - 1
-    assert tile_w >= font().getlength("T-shirt/top") + 4
-    assert tile_w * CARD_WIDTH / max(CARD_WIDTH, g.shape[1]) >= MIN_CARD_TILE
-    # a grid whose labels cannot fit a narrower tile keeps its integer factor
-    wide = grid(np.zeros((6, 28, 28)), ncols=6, labels=["Unbreakablelabelword"] * 6)
-    assert wide.shape[1] > max_text_width() and ((wide.shape[1] - 1) // 6 - 1) % 28 == 0
+    assert wrap_label("T-shirt/top", tile_w) == ["T-shirt/", "top"]
+    assert tile_w * shown_scale(*g.shape[1::-1]) >= MIN_CARD_TILE
+    # one long word: hyphenated over two lines rather than cut with an ellipsis
+    wide = grid(np.zeros((6, 28, 28)), ncols=6, labels=["Unbreakable"] * 6)
+    assert wide.shape[1] <= max_text_width()
+    lines = wrap_label("Unbreakable", (wide.shape[1] - 1) // 6 - 1)
+    assert lines[0].endswith("-") and lines[0][:-1] + lines[1] == "Unbreakable"
     # a labelled filter grid of 32 filters x 16 channels fits too, blocks still large
     rng = np.random.default_rng(0)
     f = filter_grid(rng.uniform(0, 1, (32 * 16, 3, 3)).astype("float32"), per_filter=16)

@@ -23,7 +23,7 @@ from keras_insight.callbacks.probe import probe_pass
 from keras_insight.core.introspection import default_spatial_layer, require_spatial, resolve_layer
 from keras_insight.dashboard import summary as dashboard
 from keras_insight.metrics import energy_in_mask, pointing_game
-from keras_insight.render import grid, normalize_minmax, overlay, to_uint8
+from keras_insight.render import grid_pages, normalize_minmax, overlay, to_uint8
 from tensorboard_plugin_insight.metadata import INPUT_TAG, overlay_tag
 
 _CAM_METHODS = {
@@ -138,7 +138,9 @@ class _AttributionCallback(InsightCallback):
                 )
         for tag, maps in results.items():
             pictures = overlay(shown, normalize_minmax(maps), alpha=self.alpha, cmap=self.cmap)
-            picture = grid(pictures, labels=labels, label_colors=colors)
+            # pages of 4 x 2 tiles, the samples of one tag: each reads in TensorBoard's
+            # Time Series box (319 x 215 px) as well as on the Images tab's 350 px card
+            picture = grid_pages(pictures, ncols=4, labels=labels, label_colors=colors)
             self.writer.image(f"{tag}/overlay", picture, step)
             dashboard.write_sample_images(self.writer, overlay_tag(tag), pictures, step)
             if masks is not None:

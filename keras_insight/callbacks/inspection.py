@@ -24,7 +24,13 @@ from keras_insight.inspection.filters import (
     layer_kernel,
 )
 from keras_insight.inspection.summary import model_summary
-from keras_insight.render import filter_grid, grid, normalize_minmax, resize_nearest, to_uint8
+from keras_insight.render import (
+    filter_grid,
+    grid_pages,
+    normalize_minmax,
+    resize_nearest,
+    to_uint8,
+)
 
 
 class FilterGrid(InsightCallback):
@@ -94,7 +100,8 @@ class FilterGrid(InsightCallback):
             # a near-square grid of filters (each a block of its input channels), tiles
             # enlarged to >= 32 px and labelled by filter index
             per_filter = 1 if tiles.ndim == 4 else min(kernel.shape[2], self.max_channels)
-            image = filter_grid(tiles, per_filter)
+            # pages (samples of the tag) that read in TensorBoard's Time Series box too
+            image = filter_grid(tiles, per_filter, paged=True)
             self.writer.image(f"filters/{lyr.name}", image, step)
             self.writer.scalar(
                 f"filters/{lyr.name}/high_frequency_ratio", high_frequency_ratio(kernel), step
@@ -185,8 +192,12 @@ class ActivationMaps(InsightCallback):
                 image = resize_nearest(image, maps.shape[1:])
                 labels = [self.label_text(i, predicted)] + [f"ch{c}" for c in range(len(maps))]
                 colors = [self.label_color(i, predicted)] + [(0, 0, 0)] * len(maps)
-                picture = grid(
-                    np.concatenate([image[None], tiles]), labels=labels, label_colors=colors
+                # 6 columns, pages of a few rows: readable in the Time Series box as well
+                picture = grid_pages(
+                    np.concatenate([image[None], tiles]),
+                    ncols=6,
+                    labels=labels,
+                    label_colors=colors,
                 )
                 self.writer.image(f"activations/{lyr.name}/sample_{i}", picture, step)
 

@@ -384,7 +384,7 @@ class NearestNeighbors(_FeatureCallback):
         self.pixel_neighbors = drop_self_matches(pixel_idx, self._self_rows, self.k)
 
     def log(self, step: int) -> None:
-        from keras_insight.render import grid
+        from keras_insight.render import grid_pages
 
         if self.pixel_neighbors is None:
             self._find_pixel_neighbors()
@@ -413,7 +413,10 @@ class NearestNeighbors(_FeatureCallback):
                         colors.append(black)
                     else:
                         colors.append(RIGHT_COLOR if c == int(self.probe_y[i]) else WRONG_COLOR)
-            picture = grid(np.stack(tiles), ncols=1 + self.k, labels=labels, label_colors=colors)
+            # pages of a few queries (samples of one tag) that read in the Time Series box
+            picture = grid_pages(
+                np.stack(tiles), ncols=1 + self.k, labels=labels, label_colors=colors
+            )
             self.writer.image(f"neighbors/{tag}", picture, step)
 
 
@@ -506,7 +509,8 @@ class MaxActivatingPatches(InsightCallback):
             )
 
     def log(self, step: int) -> None:
-        from keras_insight.render import grid, normalize_symmetric
+        from keras_insight.render import grid_pages, normalize_symmetric
+        from keras_insight.render.grids import MIN_TILE
 
         res = max_activating_patches(
             self.model, self._search, self._layer, self.channels, k=self.k, batch_size=self.batch_size
@@ -519,7 +523,7 @@ class MaxActivatingPatches(InsightCallback):
         labels = [f"c{c} {v:.2g}" for c, row in zip(res.channels, res.values) for v in row]
         self.writer.image(
             f"patches/{self._layer.name}",
-            grid(_images_uint8(patches, self.input_range), ncols=k, labels=labels),
+            grid_pages(_images_uint8(patches, self.input_range), ncols=k, labels=labels),
             step,
         )
         if self.guided:
@@ -536,7 +540,12 @@ class MaxActivatingPatches(InsightCallback):
             proj = proj.reshape(nc * k, *proj.shape[2:])
             self.writer.image(
                 f"patches/{self._layer.name}/guided_backprop",
-                grid(normalize_symmetric(proj, per_image=True), ncols=k),
+                # unlabelled: tiles enlarged (nearest) to MIN_TILE px like the patches above
+                grid_pages(
+                    normalize_symmetric(proj, per_image=True),
+                    ncols=k,
+                    scale=max(1, -(-MIN_TILE // proj.shape[2])),
+                ),
                 step,
             )
 

@@ -7,9 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from keras_insight.callbacks.base import InsightCallback, predicted_classes
-from keras_insight.render import grid, to_uint8
-from keras_insight.render.plots import invariance_figure, robustness_curve_figure
+from keras_insight.callbacks.base import (
+    RIGHT_COLOR,
+    WRONG_COLOR,
+    InsightCallback,
+    predicted_classes,
+)
+from keras_insight.render import figure_to_array, grid_pages, to_uint8
+from keras_insight.render.plots import invariance_pages, robustness_curve_figure
 from keras_insight.robustness.attacks import attack_losses, binary_head, check_norm
 from keras_insight.robustness.corruptions import (
     TRANSFORMS,
@@ -145,7 +150,8 @@ class AdversarialRobustness(InsightCallback):
                 f"delta eps={eps:.3g}",
             ]
             colors += [self.label_color(i, p_clean), self.label_color(i, p_adv), (0, 0, 0)]
-        return grid(np.stack(tiles), ncols=3, labels=labels, label_colors=colors)
+        # pages of a few rows (the samples of one tag) that read in the Time Series box
+        return grid_pages(np.stack(tiles), ncols=3, labels=labels, label_colors=colors)
 
 
 class Invariance(InsightCallback):
@@ -219,7 +225,10 @@ class Invariance(InsightCallback):
         self.last_report = r
         for tag, value in r.scalars("invariance").items():
             self.writer.scalar(tag, value, step)
-        self.writer.figure("invariance/summary", invariance_figure(r, stacked=True), step)
+        # one 440 x 295 page per panel (the samples of the tag): each reads in the Time
+        # Series box, where the three stacked panels (430 x 870) showed at a quarter
+        pages = np.stack([figure_to_array(f) for f in invariance_pages(r)])
+        self.writer.image("invariance/summary", pages, step)
         if step == 0 or self._last_logged is None:  # the examples never change: write once
             self.writer.image("invariance/examples", self._examples(), step)
 
@@ -233,7 +242,7 @@ class Invariance(InsightCallback):
                     to_uint8(corrupt(x, t, s, seed=self.seed, input_range=(lo, hi))[0], lo, hi)
                 )
                 labels.append(t if s == 0 else f"s{s}")  # a row per transform, severity 0 first
-        return grid(np.stack(tiles), ncols=len(self.severities) + 1, labels=labels)
+        return grid_pages(np.stack(tiles), ncols=len(self.severities) + 1, labels=labels)
 
 
 class ShapeBias(InsightCallback):
@@ -287,10 +296,14 @@ class ShapeBias(InsightCallback):
         k = min(self.num_images, len(r.images))
         if k:
             lo, hi = self.input_range
-            labels = [
-                f"s:{r.shape_labels[i]} t:{r.texture_labels[i]} p:{r.predicted[i]}"
-                for i in range(k)
-            ]
-            self.writer.image(
-                "shape_bias/examples", grid(to_uint8(r.images[:k], lo, hi), labels=labels), step
+            # shape class, texture class, prediction: green when it follows the shape, red
+            # when it follows the texture
+            s, t, p = (np.asarray(a[:k]).astype(int).tolist()
+                       for a in (r.shape_labels, r.texture_labels, r.predicted))  # fmt: skip
+            labels = [f"s{s[i]} t{t[i]} p{p[i]}" for i in range(k)]
+            colors = [RIGHT_COLOR if p[i] == s[i] else WRONG_COLOR if p[i] == t[i] else (0, 0, 0)
+                      for i in range(k)]  # fmt: skip
+            picture = grid_pages(
+                to_uint8(r.images[:k], lo, hi), ncols=4, labels=labels, label_colors=colors
             )
+            self.writer.image("shape_bias/examples", picture, step)

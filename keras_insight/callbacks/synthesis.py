@@ -19,7 +19,7 @@ from keras_insight.callbacks.base import (
 from keras_insight.core.engine import logits as model_logits
 from keras_insight.core.input_range import as_float32
 from keras_insight.core.introspection import require_spatial, resolve_layer
-from keras_insight.render import enlarge, grid, signed_heatmap, to_uint8
+from keras_insight.render import enlarge, grid_pages, signed_heatmap, to_uint8
 from keras_insight.synthesis import (
     DataPrior,
     Param,
@@ -281,13 +281,15 @@ class ClassSynthesis(_SynthesisCallback):
         colors = [RIGHT_COLOR if p == c else WRONG_COLOR for c, p in zip(self._classes, predicted)]
         heat = None
         if self._prior is None:
-            picture = grid(pics, labels=labels, label_colors=colors)
+            picture = grid_pages(pics, labels=labels, label_colors=colors)
         else:  # each class image, then its difference from the prior mean
             heat = signed_heatmap(self._prior.difference(images))
             rgb = pics if pics.shape[-1] == 3 else np.repeat(pics, 3, axis=-1)
             tiles = np.stack([rgb, heat], axis=1).reshape(-1, *rgb.shape[1:])
             n = len(self._classes)
-            picture = grid(  # pairs a row: 2 for 4 to 10 classes, so it reads at card width
+            # pairs a row (2 for 4 to 10 classes), pages of a few rows (the samples of the
+            # tag), so it reads on the Images tab's card and in the Time Series box
+            picture = grid_pages(
                 tiles,
                 ncols=2 * int(np.ceil(np.sqrt(n / 2.5))),
                 labels=[t for lab in labels for t in (lab, "minus mean")],
@@ -387,7 +389,9 @@ class FilterSynthesis(_SynthesisCallback):
         for lyr, chans in self._plan:
             pics = self._pictures(self._synthesise([channel(lyr.name, c) for c in chans]))
             self.writer.image(
-                f"synthesis/filters/{lyr.name}", grid(pics, labels=[str(c) for c in chans]), step
+                f"synthesis/filters/{lyr.name}",
+                grid_pages(pics, labels=[str(c) for c in chans]),
+                step,
             )
 
 
@@ -479,6 +483,6 @@ class FeatureInversion(InsightCallback):
         labels = [names[i % len(columns)] for i in range(len(tiles))]
         self.writer.image(
             "synthesis/inversion",
-            grid(to_uint8(tiles, *self.input_range), ncols=len(columns), labels=labels),
+            grid_pages(to_uint8(tiles, *self.input_range), ncols=len(columns), labels=labels),
             step,
         )

@@ -5,7 +5,7 @@ and every picture returned is uint8.
 """
 
 from keras_insight.render.difference import signed_heatmap
-from keras_insight.render.grids import enlarge, filter_grid, grid, label_height
+from keras_insight.render.grids import enlarge, filter_grid, grid, grid_pages, label_height
 from keras_insight.render.images import (
     as_uint8,
     colormap,
@@ -20,6 +20,7 @@ from keras_insight.render.images import (
 from keras_insight.render.plots import (
     class_name,
     invariance_figure,
+    invariance_pages,
     robustness_curve_figure,
     scatter_figure,
 )
@@ -32,7 +33,9 @@ __all__ = [
     "figure_to_array",
     "filter_grid",
     "grid",
+    "grid_pages",
     "invariance_figure",
+    "invariance_pages",
     "label_height",
     "normalize_minmax",
     "normalize_symmetric",

@@ -16,6 +16,8 @@ from keras_insight.render.images import as_uint8, resize_nearest, upscale_neares
 __all__ = [
     "CARD_FONT_SIZE",
     "CARD_WIDTH",
+    "BOX_HEIGHT",
+    "BOX_WIDTH",
     "FONT_SIZE",
     "MIN_DISPLAY",
     "MIN_TILE",
@@ -24,9 +26,12 @@ __all__ = [
     "filter_grid",
     "font",
     "grid",
+    "grid_pages",
     "display_font_size",
     "label_height",
+    "max_text_height",
     "max_text_width",
+    "shown_scale",
     "wrap_label",
 ]
 
@@ -65,35 +70,69 @@ def font(size: int = FONT_SIZE) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 #: Measured in headless Chromium (TensorBoard 2.21, ``getBoundingClientRect`` of the card
 #: images): 350 px in the Images tab at 1024, 1280 and 1920 px windows (a fixed card
 #: width: wider pictures are shrunk to it, narrower ones enlarged; the height follows).
-#: The Time Series tab instead fits a picture into a 319 x 215 px box (1280 x 900
-#: window), so tall pictures shrink by height there until the card's "Toggle actual
-#: image size" button shows them at their own size.
 CARD_WIDTH = 350
+#: The Time Series tab (TensorBoard's default) fits every picture into a box
+#: ``BOX_WIDTH`` x ``BOX_HEIGHT`` px (``object-fit: contain``: shrunk or enlarged, by width
+#: or by height). Measured the same way with the defaults (settings pane open, "Card
+#: Width" slider unset, "Show actual image size" off): the box is always 215 px tall; its
+#: width follows the card grid, 319 px at a 1280 px window, 372 at 1920, 483 at 1024, so
+#: 319 is the narrowest. A tag whose step holds N images (a batch) gets N cards there,
+#: "Sample 1/N" ... "Sample N/N", each with its own step slider: long grids are written as
+#: pages, the samples of one tag (:func:`grid_pages`).
+BOX_WIDTH = 319
+BOX_HEIGHT = 215
 #: Font size (px) labels should keep once a picture is shrunk to ``CARD_WIDTH``.
 CARD_FONT_SIZE = 10
 _MAX_FONT_SIZE = 22
 
 
-def card_text_size(font_px: float, picture_width: int) -> float:
-    """Height (px) of ``font_px`` text once TensorBoard shows a ``picture_width`` px wide
-    picture on its :data:`CARD_WIDTH` px card: ``font_px * min(1, CARD_WIDTH / width)``.
+def shown_scale(width: int, height: int) -> float:
+    """Scale TensorBoard shows a ``width`` x ``height`` picture at in the worse of its two
+    tabs: the Images tab (``min(1, CARD_WIDTH / width)``) and the Time Series box
+    (``min(BOX_WIDTH / width, BOX_HEIGHT / height)``, small pictures enlarged).
 
     Example:
-        >>> card_text_size(14, 300), card_text_size(14, 700)
-        (14.0, 7.0)
+        >>> round(shown_scale(300, 200), 2), round(shown_scale(487, 953), 2)
+        (1.0, 0.23)
     """
-    return float(font_px) * min(1.0, CARD_WIDTH / max(1, int(picture_width)))
+    w, h = max(1, int(width)), max(1, int(height))
+    return min(min(1.0, CARD_WIDTH / w), BOX_WIDTH / w, BOX_HEIGHT / h)
+
+
+def card_text_size(font_px: float, picture_width: int, picture_height: int = 0) -> float:
+    """Height (px) of ``font_px`` text once TensorBoard shows a ``picture_width`` x
+    ``picture_height`` picture: ``font_px * shown_scale(width, height)``, the worse of the
+    Images tab and the Time Series box (height 0: the Images tab only).
+
+    Example:
+        >>> card_text_size(14, 300), card_text_size(14, 700), round(card_text_size(14, 341, 493), 1)
+        (14.0, 7.0, 6.1)
+    """
+    if not picture_height:
+        return float(font_px) * min(1.0, CARD_WIDTH / max(1, int(picture_width)))
+    return float(font_px) * shown_scale(picture_width, picture_height)
 
 
 def max_text_width(font_px: float = FONT_SIZE) -> int:
     """Widest picture (px) whose ``font_px`` text is still :data:`CARD_FONT_SIZE` px tall
-    on a card (:func:`card_text_size`); labelled grids fit their tiles into it.
+    in both tabs (:func:`shown_scale`); labelled grids fit their tiles into it.
 
     Example:
         >>> max_text_width()
-        490
+        446
     """
-    return int(CARD_WIDTH * font_px // CARD_FONT_SIZE)
+    return int(min(CARD_WIDTH, BOX_WIDTH) * font_px // CARD_FONT_SIZE)
+
+
+def max_text_height(font_px: float = FONT_SIZE) -> int:
+    """Tallest picture (px) whose ``font_px`` text is still :data:`CARD_FONT_SIZE` px tall
+    in the Time Series box; :func:`grid_pages` splits taller grids into pages.
+
+    Example:
+        >>> max_text_height()
+        301
+    """
+    return int(BOX_HEIGHT * font_px // CARD_FONT_SIZE)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -120,41 +159,63 @@ def _ellipsize(text: str, width: int, size: int = FONT_SIZE) -> str:
     return text + "\u2026"
 
 
+def _splits(text: str, level: int = 0) -> list[tuple[str, str]]:
+    """Two-line breaks of ``text``: at a space (dropped); from ``level`` 1 also after a
+    "/" or "-" (kept: "T-shirt/" + "top"); from level 2 inside a word ("bright-" + "ness")."""
+    out = []
+    for i, ch in enumerate(text[:-1]):
+        if ch == " " and 0 < i:
+            out.append((text[:i], text[i + 1 :]))
+        elif level >= 1 and ch in "/-" and 0 < i:
+            out.append((text[: i + 1], text[i + 1 :]))
+        elif level >= 2 and 2 <= i <= len(text) - 2 and (text[i - 1] + ch).isalpha():
+            out.append((text[:i] + "-", text[i:]))
+    return out
+
+
 def wrap_label(
     text: str, width: int, max_lines: int = _MAX_LINES, size: int = FONT_SIZE
 ) -> list[str]:
     """Fit ``text`` into ``width`` pixels (less the margins): one line if it fits, else
-    two lines split at the space that balances them best ("true Coat" / "pred Shirt"); a
-    line that still does not fit ends in an ellipsis, so labels never run into the
-    neighbouring tile.
+    two lines split where they balance best: at a space ("true Coat" / "pred Shirt"), after
+    a "/" or "-" ("T-shirt/" / "top"), or, when no such break fits, inside a word with a
+    hyphen ("brigh-" / "tness"); a line that still does not fit ends in an ellipsis, so
+    labels never run into the neighbouring tile.
 
     Example:
         >>> wrap_label("true T-shirt/top pred Shirt", 130)
         ['true T-shirt/top', 'pred Shirt']
+        >>> wrap_label("T-shirt/top", 60), wrap_label("brightness", 60)
+        (['T-shirt/', 'top'], ['brigh-', 'tness'])
     """
     text = str(text)
     usable = width - 2 * _TEXT_MARGIN
-    words = text.split(" ")
-    if _width(text, size) <= usable or max_lines < 2 or len(words) < 2:
+    if _width(text, size) <= usable or max_lines < 2:
         return [_ellipsize(text, usable, size)]
-    k = min(
-        range(1, len(words)),
-        key=lambda k: max(_width(" ".join(words[:k]), size), _width(" ".join(words[k:]), size)),
-    )
-    first, rest = " ".join(words[:k]), " ".join(words[k:])
-    return [_ellipsize(first, usable, size), _ellipsize(rest, usable, size)]
+
+    def widest(split: tuple[str, str]) -> int:
+        return max(_width(split[0], size), _width(split[1], size))
+
+    best = None
+    for level in (0, 1, 2):  # spaces first; "/" or "-", then a hyphen, only when needed
+        splits = _splits(text, level)
+        if splits:
+            best = min(splits, key=widest)
+            if widest(best) <= usable:
+                break
+    if best is None:
+        return [_ellipsize(text, usable, size)]
+    return [_ellipsize(best[0], usable, size), _ellipsize(best[1], usable, size)]
 
 
-def _balanced_width(text: str, max_lines: int = _MAX_LINES, size: int = FONT_SIZE) -> int:
-    """Narrowest width (px) that shows ``text`` in ``max_lines`` lines broken at spaces."""
-    words = str(text).split(" ")
-    if max_lines < 2 or len(words) < 2:
-        return _width(text, size)
-    # the best two-line break: the split whose longer half is shortest
-    return min(
-        max(_width(" ".join(words[:k]), size), _width(" ".join(words[k:]), size))
-        for k in range(1, len(words))
-    )
+def _balanced_width(
+    text: str, max_lines: int = _MAX_LINES, size: int = FONT_SIZE, level: int = 0
+) -> int:
+    """Narrowest width (px) that shows ``text`` in ``max_lines`` lines broken at spaces
+    (``level`` 1: also after "/" or "-"; 2: also inside words), as :func:`wrap_label` does."""
+    splits = _splits(str(text), level) if max_lines >= 2 else []
+    whole = _width(text, size)
+    return min([whole] + [max(_width(a, size), _width(b, size)) for a, b in splits])
 
 
 def display_font_size(picture_width: int, labels: Sequence[str], tile_width: int) -> int:
@@ -324,7 +385,11 @@ def grid(
             # largest tile that fits instead, if its labels still fit it (e.g. six 28 px
             # columns: 80 px tiles, not 84)
             fit = (max_text_width() - pad) // ncols - pad
-            if pad + ncols * (scale * x.shape[2] + pad) > max_text_width() and need <= fit:
+            # (labels may then break after "/" or "-", or with a hyphen, but are never cut)
+            fits = max(_balanced_width(t, level=2) for t in labels) + 2 * _TEXT_MARGIN
+            if pad + ncols * (scale * x.shape[2] + pad) > max_text_width() and max(
+                MIN_TILE, fits
+            ) <= fit:
                 shape = (round(x.shape[1] * fit / x.shape[2]), fit)
                 x, scale = resize_nearest(x, shape), 1
         if x.shape[-1] == 1:
@@ -357,6 +422,50 @@ def grid(
     return canvas
 
 
+def grid_pages(
+    images: Any,
+    ncols: int | None = None,
+    pad: int = 1,
+    pad_value: int | Sequence[int] = 255,
+    labels: Sequence[str] | None = None,
+    scale: int | None = None,
+    label_colors: Sequence[Sequence[int]] | None = None,
+    max_height: int | None = None,
+) -> np.ndarray:
+    """:func:`grid`, cut between rows into pages no taller than ``max_height`` (default
+    :func:`max_text_height`, so labels stay 10 px in TensorBoard's Time Series box):
+    uint8 ``(P, H', W', C)``, every page the same size (the last one padded with
+    ``pad_value``), to write as the P samples of one tag. A grid that fits is one page.
+
+    Same tiles, labels and fonts on every page (the whole grid is drawn once, then cut);
+    rows are spread evenly (4 rows that need 2 pages give 2 + 2, not 3 + 1).
+
+    Example:
+        >>> pages = grid_pages(np.zeros((16, 28, 28)), ncols=4, labels=["cat"] * 16)
+        >>> pages.shape[0], pages.shape[2] <= max_text_width(), pages.shape[1] <= 301
+        (2, True, True)
+    """
+    n = len(images)
+    ncols = int(ncols) if ncols else math.ceil(math.sqrt(max(1, n)))
+    g = grid(images, ncols, pad, pad_value, labels, scale, label_colors)
+    return _split_rows(g, math.ceil(n / ncols), pad, max_height)
+
+
+def _split_rows(g: np.ndarray, nrows: int, pad: int, max_height: int | None) -> np.ndarray:
+    """Cut a :func:`grid` of ``nrows`` equal rows into equal pages (see grid_pages)."""
+    limit = max_text_height() if max_height is None else int(max_height)
+    row = (g.shape[0] - pad) // nrows  # a row of tiles with its labels and bottom pad
+    per_page = max(1, (limit - pad) // row)
+    n_pages = math.ceil(nrows / per_page)
+    per_page = math.ceil(nrows / n_pages)
+    out = np.empty((n_pages, pad + per_page * row, *g.shape[1:]), dtype=np.uint8)
+    out[...] = g[0, 0]  # the border colour
+    for k in range(n_pages):
+        rows = g[pad + k * per_page * row : pad + min(nrows, (k + 1) * per_page) * row]
+        out[k, pad : pad + len(rows)] = rows
+    return out
+
+
 def filter_grid(
     tiles: Any,
     per_filter: int = 1,
@@ -364,6 +473,7 @@ def filter_grid(
     min_tile: int = 40,
     labels: bool = True,
     first_index: int = 0,
+    paged: bool = False,
 ) -> np.ndarray:
     """Lay out conv filters as a near-square grid of blocks, one block per filter.
 
@@ -373,7 +483,8 @@ def filter_grid(
     filter. Each tile is enlarged by nearest neighbour to at least ``min_tile`` px (an
     integer factor, so weights stay crisp squares); each filter's C tiles form a
     near-square block, and the F blocks a near-square grid labelled with the filter index
-    (``first_index`` onwards) when ``labels``.
+    (``first_index`` onwards) when ``labels``. ``paged=True`` returns the grid cut into
+    pages ``(P, H, W, C)`` that read in TensorBoard's Time Series box (:func:`grid_pages`).
 
     Example:
         >>> g = filter_grid(np.zeros((16, 3, 3), "float32"), per_filter=1, labels=False)
@@ -403,7 +514,8 @@ def filter_grid(
     else:
         blocks = x
     names = [f"#{first_index + i}" for i in range(n)] if labels else None
-    return grid(blocks, ncols=ncols, pad=3, pad_value=255, labels=names, scale=1)
+    out = grid(blocks, ncols=ncols, pad=3, pad_value=255, labels=names, scale=1)
+    return _split_rows(out, math.ceil(n / ncols), 3, None) if paged else out
 
 
 def _filter_layout(

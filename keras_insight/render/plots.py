@@ -13,12 +13,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 #: Resolution of every figure (px per inch) and its smallest text (legend and tick labels,
-#: in points): 9 pt at 100 dpi is 12.5 px, so a figure up to 437 px wide
-#: (``max_text_width(SMALLEST_TEXT_PX)``) keeps 10 px text on TensorBoard's 350 px card.
+#: in points): 10 pt at 100 dpi is 13.9 px, so a 440 x 295 px figure keeps 10 px text both
+#: on TensorBoard's 350 px Images card and in its Time Series box (319 x 215 px; see
+#: ``keras_insight.render.grids.shown_scale``): a landscape figure, one panel each.
 DPI = 100
-SMALLEST_TEXT_PT = 9
+SMALLEST_TEXT_PT = 10
 SMALLEST_TEXT_PX = SMALLEST_TEXT_PT * DPI / 72
-_WIDTH_IN = 4.3  # figure width (inches): 430 px
+_WIDTH_IN, _HEIGHT_IN = 4.4, 2.95  # 440 x 295 px
 
 
 
@@ -36,7 +37,7 @@ def scatter_figure(
     coords: np.ndarray, labels: np.ndarray | None, title: str, lims=None, names=None
 ) -> Figure:
     """2-D points coloured by class (tab10) with a legend of class names outside the axes."""
-    fig = Figure(figsize=(_WIDTH_IN, 3.3), dpi=DPI)
+    fig = Figure(figsize=(_WIDTH_IN, _HEIGHT_IN), dpi=DPI)
     ax = fig.add_subplot(111)
     c = labels if labels is not None else np.zeros(len(coords))
     ax.scatter(coords[:, 0], coords[:, 1], c=c, cmap="tab10", vmin=0, vmax=9, s=8)
@@ -72,7 +73,7 @@ def robustness_curve_figure(report) -> Figure:
 
     A bare Figure: no pyplot state, and the user's backend stays as it is.
     """
-    fig = Figure(figsize=(_WIDTH_IN, 3.3), dpi=DPI)
+    fig = Figure(figsize=(_WIDTH_IN, _HEIGHT_IN), dpi=DPI)
     ax = fig.add_subplot(111)
     # distinct marker and dash per attack: curves that coincide stay visible
     styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."), ("v", (0, (5, 1)))]
@@ -149,3 +150,43 @@ def invariance_figure(report, *, stacked: bool = False):
     axes[0][-1].legend(fontsize=SMALLEST_TEXT_PT, loc="best")
     fig.tight_layout()
     return fig
+
+
+def invariance_pages(report) -> list[Figure]:
+    """:func:`invariance_figure`'s panels as separate 440 x 295 px figures (accuracy when
+    labels were given, flip rate, feature cosine), each with its legend: the pages of one
+    TensorBoard tag, every one readable in the Time Series box.
+
+    A bare Figure each: no pyplot state, and the user's backend stays as it is."""
+    panels = [("flip rate", report.flip_rate, 0.0)]
+    if report.clean_accuracy is not None:
+        panels.insert(0, ("accuracy", report.accuracy, report.clean_accuracy))
+    if any(v is not None for v in report.feature_cosine.values()):
+        panels.append(("feature cosine", report.feature_cosine, 1.0))
+    sev = [0, *report.severities]
+    markers, dashes = "osD^vP*X", ["-", "--", ":", "-."]
+    figures = []
+    for title, values, first in panels:
+        fig = Figure(figsize=(_WIDTH_IN, _HEIGHT_IN), dpi=DPI)
+        ax = fig.add_subplot(111)
+        for i, (t, v) in enumerate(values.items()):
+            if v is None:
+                continue
+            ax.plot(
+                sev,
+                [first, *v],
+                marker=markers[i % len(markers)],
+                linestyle=dashes[i % len(dashes)],
+                markerfacecolor="none",
+                label=t,
+            )
+        ax.set_title(f"invariance: {title}", fontsize=11)
+        ax.set_xlabel("severity", fontsize=SMALLEST_TEXT_PT)
+        ax.tick_params(labelsize=SMALLEST_TEXT_PT)
+        ax.set_ylim(-0.02, 1.02)
+        # outside the axes, so it never hides a curve
+        ax.legend(fontsize=SMALLEST_TEXT_PT, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  borderaxespad=0.2, handlelength=1.8)  # fmt: skip
+        fig.tight_layout()
+        figures.append(fig)
+    return figures
