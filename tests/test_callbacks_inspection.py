@@ -72,15 +72,16 @@ def test_filter_grid_tiles_and_scalar(tmp_path):
         np.testing.assert_allclose(
             tiles[j], 0.5 + k[..., j] / (2 * np.abs(k[..., j]).max()), rtol=1e-6
         )
-    # the picture is those tiles laid out by the render layer: a near-square labelled grid
-    expected = filter_grid(to_uint8(tiles), 1)
-    np.testing.assert_array_equal(ev["filters/conv1"][-1][1][0], expected)
+    # the picture is those tiles laid out by the render layer: a near-square labelled grid,
+    # cut into pages (the samples of the tag) that read in TensorBoard's Time Series box
+    expected = filter_grid(to_uint8(tiles), 1, paged=True)
+    np.testing.assert_array_equal(np.stack(ev["filters/conv1"][-1][1]), expected)
     # deeper layer: grayscale tiles, one row per filter
     k2 = m.get_layer("conv2").kernel.numpy()
     t2 = filter_tiles(k2, max_channels=8)
-    img2 = ev["filters/conv2"][-1][1][0]
+    img2 = np.stack(ev["filters/conv2"][-1][1])
     per_filter = min(k2.shape[2], 8)
-    np.testing.assert_array_equal(img2, filter_grid(to_uint8(t2), per_filter))
+    np.testing.assert_array_equal(img2, filter_grid(to_uint8(t2), per_filter, paged=True))
     ratio = ev["filters/conv1/high_frequency_ratio"][-1][1]
     assert ratio == pytest.approx(high_frequency_ratio(k), rel=1e-5)
 
