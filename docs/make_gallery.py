@@ -5,15 +5,18 @@
 
 It trains the demo CNN on 12,000 Fashion-MNIST images for 2 epochs with every insight
 callback (``suite(level="full")``) and ``keras.callbacks.TensorBoard``, then writes the last
-logged picture of every image tag as ``<tag with / replaced by __>.png`` (the first image of
-the summary; per-sample tags keep sample 0 only) and an ``index.md`` listing them with
-their pixel sizes. These are the pictures TensorBoard shows; the getting-started page
-links to them. About two minutes on 2 CPU cores.
+logged picture of every image tag as ``<tag with / replaced by __>.png`` (a tag written
+as several pages, the samples TensorBoard shows as cards "Sample 1/N" ..., also gets
+``..._p2.png`` and on; per-probe-image tags keep sample_0 only) and an ``index.md``
+listing them with their pixel sizes and the scale each view shows them at. These are the
+pictures TensorBoard shows; the getting-started page links to them. About two minutes on
+2 CPU cores.
 
 ``--screenshots`` also starts TensorBoard on the run and saves what a browser shows
 (headless Chromium through selenium, as ``scripts/dashboard_figures.py`` does): the
-Scalars tab (Keras's loss and accuracy beside the insight scalars) and the Images tab, as
-``docs/images/tensorboard_scalars.png`` and ``docs/images/tensorboard_images.png``.
+Scalars tab (Keras's loss and accuracy beside the insight scalars), the Images tab and
+the Time Series tab (TensorBoard's default), as ``docs/images/tensorboard_scalars.png``,
+``docs/images/tensorboard_images.png`` and ``docs/images/tensorboard_timeseries.png``.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def train(log_dir: str, epochs: int, limit: int) -> None:
     )
 
 
-def dump(log_dir: str, out: Path) -> list[tuple[str, tuple[int, ...]]]:
+def dump(log_dir: str, out: Path) -> list[tuple[str, tuple[int, ...], int]]:
     from PIL import Image
 
     from keras_insight.tensorboard.events import read_events
@@ -71,30 +74,46 @@ def dump(log_dir: str, out: Path) -> list[tuple[str, tuple[int, ...]]]:
             continue
         if re.search(r"/sample_[1-9]\d*$", tag):  # one per-sample picture is enough
             continue
-        img = last[0]
-        name = tag.replace("/", "__") + ".png"
-        Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img).save(out / name)
-        written.append((tag, img.shape))
-    from keras_insight.render.grids import CARD_WIDTH, FONT_SIZE, max_text_width
+        for k, img in enumerate(last):
+            name = tag.replace("/", "__") + (f"_p{k + 1}" if k else "") + ".png"
+            Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img).save(out / name)
+        written.append((tag, last[0].shape, len(last)))
+    from keras_insight.render.grids import (
+        BOX_HEIGHT,
+        BOX_WIDTH,
+        CARD_WIDTH,
+        FONT_SIZE,
+        max_text_height,
+        max_text_width,
+    )
 
     lines = ["# Gallery: the demo's pictures as TensorBoard shows them", ""]
     lines += [
-        "Made by `python docs/make_gallery.py`. Width x height in pixels, then the scale",
-        f"TensorBoard's Images tab shows it at (every card is {CARD_WIDTH} px wide). Pictures",
-        f"with {FONT_SIZE} px labels are at most {max_text_width()} px wide, so their labels",
-        "stay at least 10 px tall on the card (`tests/test_pictures.py` checks every tag).",
+        "Made by `python docs/make_gallery.py`. Width x height in pixels, the number of pages",
+        "(a tag's samples: the Time Series tab shows each as its own card, \"Sample 1/N\"...),",
+        f"then the scale of the Images tab (every card {CARD_WIDTH} px wide) and of the Time",
+        f"Series tab (TensorBoard's default: each picture fitted into a {BOX_WIDTH} x",
+        f"{BOX_HEIGHT} px box). Pictures with {FONT_SIZE} px labels are at most",
+        f"{max_text_width()} x {max_text_height()} px, so their labels stay at least 10 px",
+        "tall in both (`tests/test_pictures.py` checks every tag).",
         "",
     ]
-    lines += [
-        f"- `{t}` ({s[1]}x{s[0]}, x{CARD_WIDTH / s[1]:.2f}): ![{t}]({t.replace('/', '__')}.png)"
-        for t, s in written
-    ]
+    for t, s, n in written:
+        images = min(1.0, CARD_WIDTH / s[1])
+        series = min(BOX_WIDTH / s[1], BOX_HEIGHT / s[0])
+        base = t.replace("/", "__")
+        links = " ".join(
+            f"![{t} page {k + 1}]({base}{f'_p{k + 1}' if k else ''}.png)" for k in range(n)
+        )
+        pages = f", {n} pages" if n > 1 else ""
+        lines.append(f"- `{t}` ({s[1]}x{s[0]}{pages}; x{images:.2f}, x{series:.2f}): {links}")
     (out / "index.md").write_text("\n".join(lines) + "\n")
     return written
 
 
 def screenshots(log_dir: str, out: Path) -> list[Path]:
-    """Save TensorBoard's Scalars and Images tabs, as a browser shows them, under ``out``."""
+    """Save TensorBoard's Scalars, Images and Time Series tabs, as a browser shows them,
+    under ``out``."""
     import time
 
     from keras_insight.tensorboard.server import TensorBoardServer
@@ -103,12 +122,24 @@ def screenshots(log_dir: str, out: Path) -> list[Path]:
     pages = {
         "tensorboard_scalars.png": "#scalars&tagFilter=epoch_accuracy%7Cepoch_loss%7Cconfusion%2Faccuracy",
         "tensorboard_images.png": "#images&tagFilter=gradcam%7Cfilters%2Fconv1",
+        "tensorboard_timeseries.png": "#timeseries",
     }
+    # the Time Series tab takes its tag filter from its search box, not from the URL
+    typed = {"tensorboard_timeseries.png": "gradcam/grad_cam|confusion/matrix"}
     written = []
     with headless_chromium(height=1000) as driver, TensorBoardServer(log_dir) as tb:
         for name, page in pages.items():
             driver.get(tb.url + "/" + page)
             time.sleep(8)  # TensorBoard loads its data lazily; no readiness hook to wait on
+            if name in typed:
+                from selenium.webdriver.common.by import By
+
+                box = driver.find_element(By.CSS_SELECTOR, "input[placeholder^='Filter tags']")
+                box.send_keys(typed[name])
+                time.sleep(2)
+                driver.execute_script("document.activeElement.blur()")  # close the suggestions
+                driver.find_element(By.TAG_NAME, "body").click()
+                time.sleep(6)
             driver.save_screenshot(str(out / name))
             written.append(out / name)
     return written
@@ -130,8 +161,8 @@ def main() -> None:
         shutil.rmtree(args.log_dir, ignore_errors=True)
         train(args.log_dir, args.epochs, args.limit)
         log_dir = args.log_dir
-    for tag, shape in dump(log_dir, Path(args.out)):
-        print(f"{shape[1]:5d} x {shape[0]:5d}  {tag}")
+    for tag, shape, pages in dump(log_dir, Path(args.out)):
+        print(f"{shape[1]:5d} x {shape[0]:5d} x {pages}  {tag}")
     if args.screenshots:
         for path in screenshots(log_dir, Path(args.out).parent):
             print(f"screenshot {path}")
