@@ -77,8 +77,9 @@ CARD_WIDTH = 350
 #: Width" slider unset, "Show actual image size" off): the box is always 215 px tall; its
 #: width follows the card grid, 319 px at a 1280 px window, 372 at 1920, 483 at 1024, so
 #: 319 is the narrowest. A tag whose step holds N images (a batch) gets N cards there,
-#: "Sample 1/N" ... "Sample N/N", each with its own step slider: long grids are written as
-#: pages, the samples of one tag (:func:`grid_pages`).
+#: "Sample 1/N" ... "Sample N/N", each with its own step slider (the Images tab too:
+#: "sample: 1 of N"): long grids are written as pages, the samples of one tag
+#: (:func:`grid_pages`).
 BOX_WIDTH = 319
 BOX_HEIGHT = 215
 #: Font size (px) labels should keep once a picture is shrunk to ``CARD_WIDTH``.

@@ -106,9 +106,9 @@ def invariance_figure(report, *, stacked: bool = False):
     """Accuracy (when labels were given), flip rate and feature cosine vs severity, one
     line per transform, on the user's pyplot (headless: Agg by itself).
 
-    ``stacked=True`` puts the panels one under the other, 430 px wide: it reads at
-    TensorBoard's card width (350 px), where three side-by-side panels (1200 px) are
-    shrunk to a third."""
+    ``stacked=True`` puts the panels one under the other, 440 px wide (a notebook or the
+    Images tab's 350 px card). For TensorBoard's Time Series box (319 x 215 px), where a
+    stacked figure shrinks by its height, :func:`invariance_pages` draws one page a panel."""
     import matplotlib.pyplot as plt
 
     panels = [("flip rate", report.flip_rate)]
