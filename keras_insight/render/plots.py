@@ -102,6 +102,33 @@ def robustness_curve_figure(report) -> Figure:
     return fig
 
 
+def _invariance_panels(report) -> list[tuple[str, dict, float]]:
+    """(title, {transform: values per severity}, value at severity 0) of each panel."""
+    panels = [("flip rate", report.flip_rate, 0.0)]
+    if report.clean_accuracy is not None:
+        panels.insert(0, ("accuracy", report.accuracy, report.clean_accuracy))
+    if any(v is not None for v in report.feature_cosine.values()):
+        panels.append(("feature cosine", report.feature_cosine, 1.0))
+    return panels
+
+
+def _invariance_curves(ax, severities, values: dict, first: float) -> None:
+    """One line per transform from severity 0 (``first``) on; a distinct marker and dash
+    per transform, so coinciding curves stay visible."""
+    markers, dashes = "osD^vP*X", ["-", "--", ":", "-."]
+    for i, (t, v) in enumerate(values.items()):
+        if v is None:
+            continue
+        ax.plot(
+            [0, *severities],
+            [first, *v],
+            marker=markers[i % len(markers)],
+            linestyle=dashes[i % len(dashes)],
+            markerfacecolor="none",
+            label=t,
+        )
+
+
 def invariance_figure(report, *, stacked: bool = False):
     """Accuracy (when labels were given), flip rate and feature cosine vs severity, one
     line per transform, on the user's pyplot (headless: Agg by itself).
@@ -111,11 +138,7 @@ def invariance_figure(report, *, stacked: bool = False):
     stacked figure shrinks by its height, :func:`invariance_pages` draws one page a panel."""
     import matplotlib.pyplot as plt
 
-    panels = [("flip rate", report.flip_rate)]
-    if report.clean_accuracy is not None:
-        panels.insert(0, ("accuracy", report.accuracy))
-    if any(v is not None for v in report.feature_cosine.values()):
-        panels.append(("feature cosine", report.feature_cosine))
+    panels = _invariance_panels(report)
     if stacked:
         fig, axes = plt.subplots(
             len(panels), 1, figsize=(_WIDTH_IN, 2.9 * len(panels)), dpi=DPI, squeeze=False
@@ -125,24 +148,8 @@ def invariance_figure(report, *, stacked: bool = False):
         fig, axes = plt.subplots(
             1, len(panels), figsize=(4 * len(panels), 3.2), dpi=DPI, squeeze=False
         )
-    sev = [0, *report.severities]
-    # distinct marker and dash per transform: coinciding curves stay visible
-    markers, dashes = "osD^vP*X", ["-", "--", ":", "-."]
-    for ax, (title, values) in zip(axes[0], panels):
-        for i, (t, v) in enumerate(values.items()):
-            if v is None:
-                continue
-            first = {"accuracy": report.clean_accuracy, "flip rate": 0.0, "feature cosine": 1.0}[
-                title
-            ]
-            ax.plot(
-                sev,
-                [first, *v],
-                marker=markers[i % len(markers)],
-                linestyle=dashes[i % len(dashes)],
-                markerfacecolor="none",
-                label=t,
-            )
+    for ax, (title, values, first) in zip(axes[0], panels):
+        _invariance_curves(ax, report.severities, values, first)
         ax.set_title(title, fontsize=11)
         ax.set_xlabel("severity", fontsize=10)
         ax.tick_params(labelsize=SMALLEST_TEXT_PT)
@@ -158,28 +165,11 @@ def invariance_pages(report) -> list[Figure]:
     TensorBoard tag, every one readable in the Time Series box.
 
     A bare Figure each: no pyplot state, and the user's backend stays as it is."""
-    panels = [("flip rate", report.flip_rate, 0.0)]
-    if report.clean_accuracy is not None:
-        panels.insert(0, ("accuracy", report.accuracy, report.clean_accuracy))
-    if any(v is not None for v in report.feature_cosine.values()):
-        panels.append(("feature cosine", report.feature_cosine, 1.0))
-    sev = [0, *report.severities]
-    markers, dashes = "osD^vP*X", ["-", "--", ":", "-."]
     figures = []
-    for title, values, first in panels:
+    for title, values, first in _invariance_panels(report):
         fig = Figure(figsize=(_WIDTH_IN, _HEIGHT_IN), dpi=DPI)
         ax = fig.add_subplot(111)
-        for i, (t, v) in enumerate(values.items()):
-            if v is None:
-                continue
-            ax.plot(
-                sev,
-                [first, *v],
-                marker=markers[i % len(markers)],
-                linestyle=dashes[i % len(dashes)],
-                markerfacecolor="none",
-                label=t,
-            )
+        _invariance_curves(ax, report.severities, values, first)
         ax.set_title(f"invariance: {title}", fontsize=11)
         ax.set_xlabel("severity", fontsize=SMALLEST_TEXT_PT)
         ax.tick_params(labelsize=SMALLEST_TEXT_PT)
