@@ -236,7 +236,9 @@ def callback_picture(m, x, y, xt, yt) -> float:
         m.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
         m.fit(x[:128], y[:128], epochs=1, batch_size=128, verbose=0, callbacks=[cb])
         ev = read_events(os.path.join(d, "insight"))
-    Image.fromarray(ev["synthesis/classes"][-1][1][0]).save(_docs("synthesis_prior_callback.png"))
+    # the tag's pages (TensorBoard shows each as a card), one under the other for the docs
+    pages = ev["synthesis/classes"][-1][1]
+    Image.fromarray(np.concatenate(pages, axis=0)).save(_docs("synthesis_prior_callback.png"))
     return float(ev["synthesis/self_accuracy"][-1][1])
 
 
