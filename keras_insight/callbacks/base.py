@@ -7,6 +7,7 @@ import hashlib
 import os
 import time
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -16,10 +17,29 @@ from keras_insight._config import logger
 from keras_insight.core.input_range import as_float32, resolve_input_range
 from keras_insight.core.introspection import is_subclassed, output_layer
 from keras_insight.core.validation import nonfinite_weights
+from keras_insight.render import class_name
 from keras_insight.tensorboard import INSIGHT_SUBDIR, get_writer, new_run_name
 
 #: Label colours of a right and a wrong prediction (``grid`` darkens them for contrast).
 RIGHT_COLOR, WRONG_COLOR = (0, 128, 0), (200, 0, 0)
+
+
+def prediction_label(
+    true: int, predicted: int | None, names: Sequence[str] | None = None
+) -> tuple[str, tuple[int, int, int]]:
+    """A sample's short label and its colour, readable at TensorBoard's card size: the
+    true class in green when predicted right, "true → predicted" in red when wrong, the
+    true class in black without a prediction.
+
+    Example:
+        >>> prediction_label(1, 1, ["Coat", "Shirt"]), prediction_label(0, 1, ["Coat", "Shirt"])
+        (('Shirt', (0, 128, 0)), ('Coat → Shirt', (200, 0, 0)))
+    """
+    if predicted is None:
+        return class_name(int(true), names), (0, 0, 0)
+    if int(predicted) == int(true):
+        return class_name(int(true), names), RIGHT_COLOR
+    return f"{class_name(int(true), names)} → {class_name(int(predicted), names)}", WRONG_COLOR
 
 
 def _to_numpy(v: Any) -> np.ndarray:
@@ -450,23 +470,17 @@ class InsightCallback(keras.callbacks.Callback):
         its colour."""
 
         names = self.class_names if names is None else names
-
-        def name(c):
-            return str(names[c]) if names is not None and 0 <= c < len(names) else str(c)
-
         if self.probe_y is None:
-            return "" if predicted is None else f"pred {name(int(predicted[i]))}"
-        true = int(self.probe_y[i])
-        if predicted is None or int(predicted[i]) == true:
-            return name(true)
-        return f"{name(true)} → {name(int(predicted[i]))}"
+            return "" if predicted is None else f"pred {class_name(int(predicted[i]), names)}"
+        pred = None if predicted is None else predicted[i]
+        return prediction_label(self.probe_y[i], pred, names)[0]
 
     def label_color(self, i: int, predicted: np.ndarray | None = None) -> tuple[int, int, int]:
         """Colour of :meth:`label_text`: green when the prediction is right, red when wrong,
         black when either is unknown."""
         if self.probe_y is None or predicted is None:
             return (0, 0, 0)
-        return RIGHT_COLOR if int(predicted[i]) == int(self.probe_y[i]) else WRONG_COLOR
+        return prediction_label(self.probe_y[i], predicted[i])[1]
 
     # ------------------------------------------------------------ applicability
     def not_applicable(self, model: Any) -> str | None:

@@ -61,8 +61,9 @@ def suite(
     that does not fit is postponed to the next epoch end with room, views that logged least
     go first. ``"auto"`` is ``OVERHEAD[level]`` (3% for light and standard, 5% for full),
     with a head start for one-off costs in young runs (up to 8% of the training so far,
-    at most 0.3 of the first epoch in all: a 5-epoch run may spend up to 6%); ``None`` logs everything on its schedule (what ``keras-insight demo`` does, to show
-    every view in three epochs). The budget only ever drops or postpones logs; what is
+    at most 0.3 of the first epoch in all: a 5-epoch run may spend up to 6%); ``None``
+    logs everything on its schedule (what ``keras-insight demo`` does, to show every view
+    in three epochs). The budget only ever drops or postpones logs; what is
     written is the same as without it, at the epoch it was written.
 
     Example:

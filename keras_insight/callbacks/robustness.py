@@ -13,7 +13,7 @@ from keras_insight.callbacks.base import (
     InsightCallback,
     predicted_classes,
 )
-from keras_insight.render import figure_to_array, grid_pages, to_uint8
+from keras_insight.render import class_name, figure_to_array, grid_pages, to_uint8
 from keras_insight.render.plots import invariance_pages, robustness_curve_figure
 from keras_insight.robustness.attacks import attack_losses, binary_head, check_norm
 from keras_insight.robustness.corruptions import (
@@ -136,17 +136,13 @@ class AdversarialRobustness(InsightCallback):
         p_adv = predicted_classes(logits(self.model, x_adv[:k]))
         tiles, labels, colors = [], [], []
 
-        def name(c) -> str:
-            names = self.class_names
-            return str(names[c]) if names is not None and 0 <= c < len(names) else str(c)
-
         for i in range(k):
             tiles += [to_uint8(x[i], lo, hi), to_uint8(x_adv[i], lo, hi), to_uint8(amplified[i])]
             # clean: its class (green) or "true → predicted" (red); adversarial: what the
             # model now says, red when fooled
             labels += [
                 self.label_text(i, p_clean),
-                f"adversarial → {name(int(p_adv[i]))}",
+                f"adversarial → {class_name(int(p_adv[i]), self.class_names)}",
                 f"delta eps={eps:.3g}",
             ]
             colors += [self.label_color(i, p_clean), self.label_color(i, p_adv), (0, 0, 0)]

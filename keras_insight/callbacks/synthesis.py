@@ -9,11 +9,10 @@ from typing import Any
 import numpy as np
 
 from keras_insight.callbacks.base import (
-    RIGHT_COLOR,
-    WRONG_COLOR,
     InsightCallback,
     head_kind,
     predicted_classes,
+    prediction_label,
     unpack_validation_data,
 )
 from keras_insight.core.engine import logits as model_logits
@@ -265,20 +264,14 @@ class ClassSynthesis(_SynthesisCallback):
             return class_logit(0) if c == 1 else class_logit(0) * -1.0
         return class_logit(c)
 
-    def _name(self, c: int) -> str:
-        names = self.class_names
-        return str(names[c]) if names is not None and c < len(names) else str(c)
-
     def log(self, step: int) -> None:
         images = self._synthesise([self._objective(c) for c in self._classes])
         predicted = predicted_classes(model_logits(self.model, images))
         pics = self._pictures(images)
         # the class name, green when the model sees it in its image; "class → seen" in red
-        labels = [
-            self._name(c) if p == c else f"{self._name(c)} → {self._name(int(p))}"
-            for c, p in zip(self._classes, predicted)
-        ]
-        colors = [RIGHT_COLOR if p == c else WRONG_COLOR for c, p in zip(self._classes, predicted)]
+        labels, colors = zip(
+            *(prediction_label(c, p, self.class_names) for c, p in zip(self._classes, predicted))
+        )
         heat = None
         if self._prior is None:
             picture = grid_pages(pics, labels=labels, label_colors=colors)
