@@ -385,14 +385,13 @@ def grid(
             # an integer factor that would push the grid past the card's text width: the
             # largest tile that fits instead, if its labels still fit it (e.g. six 28 px
             # columns: 80 px tiles, not 84)
-            fit = (max_text_width() - pad) // ncols - pad
-            # (labels may then break after "/" or "-", or with a hyphen, but are never cut)
-            fits = max(_balanced_width(t, level=2) for t in labels) + 2 * _TEXT_MARGIN
-            if pad + ncols * (scale * x.shape[2] + pad) > max_text_width() and max(
-                MIN_TILE, fits
-            ) <= fit:
-                shape = (round(x.shape[1] * fit / x.shape[2]), fit)
-                x, scale = resize_nearest(x, shape), 1
+            if pad + ncols * (scale * x.shape[2] + pad) > max_text_width():
+                fit = (max_text_width() - pad) // ncols - pad
+                # (labels may then break after "/" or "-", or with a hyphen, never be cut)
+                fits = max(_balanced_width(t, level=2) for t in labels) + 2 * _TEXT_MARGIN
+                if max(MIN_TILE, fits) <= fit:
+                    shape = (round(x.shape[1] * fit / x.shape[2]), fit)
+                    x, scale = resize_nearest(x, shape), 1
         if x.shape[-1] == 1:
             x = np.repeat(x, 3, axis=-1)
     x = upscale_nearest(x, int(scale or 1))
